@@ -1,0 +1,22 @@
+# The two commands of the README: `make pipeline` and `make test`. Each sets up what it needs.
+VENV ?= .venv
+ENV ?= local
+SCALE ?=
+
+.PHONY: setup pipeline test lint bench clean
+
+setup:
+	@bash scripts/bootstrap.sh
+
+pipeline: setup
+	@$(VENV)/bin/brandlake pipeline --env $(ENV) $(if $(SCALE),--scale $(SCALE),)
+
+test: setup
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/python -m pytest
+
+bench: setup
+	@$(VENV)/bin/python benchmarks/run.py
+
+clean:
+	rm -rf lake spark-warehouse metastore_db derby.log .pytest_cache

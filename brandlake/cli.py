@@ -1,0 +1,65 @@
+"""`brandlake` console script: one subcommand per job. Each job module under ``jobs/`` provides
+``add_arguments(parser)`` and ``run(ctx, args)``; this module only wires them together."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from brandlake.config import ENVIRONMENTS, ConfigError, load_config
+
+# command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("jobs.generate", "write a synthetic marketplace landing zone (raw platform exports)"),
+    "ingest": ("jobs.ingest", "load new landing files into bronze Delta tables, exactly once"),
+    "silver": ("jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
+    "gold": ("jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
+    "import": ("jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
+    "pipeline": ("jobs.pipeline", "run every stage end to end on the selected environment"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="brandlake", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--env", default="local", choices=ENVIRONMENTS, help="config overlay (default: local)")
+        p.add_argument("--conf-dir", default=None, help="folder with base.yaml and overlays (default: packaged conf/)")
+        p.add_argument("--lake-root", default=None, help="override lake.root (local folder or URI)")
+        p.add_argument("--run-id", default=None, help="id for this run's summary (default: generated)")
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def config_overrides(args: argparse.Namespace) -> dict:
+    return {"lake": {"root": args.lake_root}} if args.lake_root else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = load_config(args.env, conf_dir=args.conf_dir, overrides=config_overrides(args))
+    except ConfigError as e:
+        print(f"brandlake: configuration error: {e}", file=sys.stderr)
+        return 2
+    from brandlake.jars import JarFetchError
+    from brandlake.runtime import job_context
+
+    module = importlib.import_module(args._module)
+    try:
+        with job_context(cfg, args.command, run_id=args.run_id) as ctx:
+            module.run(ctx, args)
+    except JarFetchError as e:
+        print(f"brandlake: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The one SparkSession factory, used by every job and by the tests.
+
+Local runs get Delta's cached jars by path; under spark-submit the master and jars given on the
+command line win, so the same job runs on a laptop and on a cluster unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark import SparkConf
+from pyspark.sql import SparkSession
+
+from brandlake.config import SparkConfig
+from brandlake.jars import ensure_jars
+
+log = logging.getLogger(__name__)
+
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def session_conf(cfg: SparkConfig, launched: SparkConf | None = None) -> dict[str, str]:
+    """The Spark settings for ``cfg``; settings already given by spark-submit (``launched``) are kept."""
+    launched = launched if launched is not None else SparkConf()
+    conf: dict[str, str] = {
+        "spark.app.name": cfg.app_name,
+        "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
+        **DELTA_CONF,
+        **cfg.conf,
+    }
+    if not launched.contains("spark.master"):
+        conf["spark.master"] = cfg.master
+        conf["spark.driver.memory"] = cfg.driver_memory
+    given_jars = launched.get("spark.jars", "")
+    if "delta-spark" not in given_jars:
+        jars = [str(p) for p in ensure_jars()]
+        conf["spark.jars"] = ",".join([j for j in given_jars.split(",") if j] + jars)
+    return conf
+
+
+def get_spark(cfg: SparkConfig) -> SparkSession:
+    """Create (or reuse) the SparkSession with Delta enabled."""
+    builder = SparkSession.builder
+    for k, v in session_conf(cfg).items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(cfg.log_level)
+    log.info("spark %s master=%s", spark.version, spark.sparkContext.master)
+    return spark

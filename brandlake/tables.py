@@ -1,0 +1,179 @@
+"""The one module that reads and writes Delta tables (and small text files in the lake).
+
+Every write here is idempotent: MERGE on keys, replace of a partition or a whole table, or an
+append tagged with an application id and version so that a retried batch is skipped by Delta.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+log = logging.getLogger(__name__)
+
+
+class TableNotFoundError(FileNotFoundError):
+    """A Delta table that a job needs does not exist yet."""
+
+
+def is_local(uri: str) -> bool:
+    return urlparse(uri).scheme in ("", "file")
+
+
+def local_path(uri: str) -> Path:
+    return Path(urlparse(uri).path if uri.startswith("file:") else uri)
+
+
+def exists(spark: SparkSession, path: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def read(spark: SparkSession, path: str, *, version: int | None = None) -> DataFrame:
+    if not exists(spark, path):
+        raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
+    reader = spark.read.format("delta")
+    if version is not None:
+        reader = reader.option("versionAsOf", version)
+    return reader.load(path)
+
+
+def read_or_empty(spark: SparkSession, path: str, schema) -> DataFrame:
+    """The table at ``path``, or an empty frame of ``schema`` when it does not exist yet."""
+    return read(spark, path) if exists(spark, path) else spark.createDataFrame([], schema)
+
+
+def latest_version(spark: SparkSession, path: str) -> int | None:
+    if not exists(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+
+
+def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), overwrite_schema: bool = True) -> None:
+    """Replace the whole table with ``df`` (one Delta commit; readers see old or new, never half)."""
+    w = df.write.format("delta").mode("overwrite")
+    if overwrite_schema:
+        w = w.option("overwriteSchema", "true")
+    if partition_by:
+        w = w.partitionBy(*partition_by)
+    w.save(path)
+
+
+def replace_where(df: DataFrame, path: str, condition: str, *, partition_by: Sequence[str] = ()) -> None:
+    """Replace exactly the rows matching ``condition`` (e.g. one partition) with ``df``."""
+    spark = df.sparkSession
+    if not exists(spark, path):
+        overwrite(df, path, partition_by=partition_by)
+        return
+    df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
+
+
+def append_once(
+    df: DataFrame,
+    path: str,
+    *,
+    app_id: str,
+    version: int,
+    merge_schema: bool = False,
+    partition_by: Sequence[str] = (),
+) -> None:
+    """Append ``df`` unless this (app_id, version) was already committed: Delta's idempotent writes."""
+    w = (
+        df.write.format("delta").mode("append")
+        .option("txnAppId", app_id).option("txnVersion", version)
+    )
+    if merge_schema:
+        w = w.option("mergeSchema", "true")
+    if partition_by:
+        w = w.partitionBy(*partition_by)
+    w.save(path)
+
+
+def merge_upsert(
+    df: DataFrame,
+    path: str,
+    *,
+    keys: Sequence[str],
+    newer_than: str | None = None,
+    partition_by: Sequence[str] = (),
+) -> None:
+    """Upsert ``df`` into the table on ``keys``; creates the table if it does not exist.
+
+    ``newer_than`` names a column: an existing row is only replaced by a source row whose value in
+    that column is greater or equal, so replaying old data never rolls a table back.
+    ``df`` must hold at most one row per key.
+    """
+    spark = df.sparkSession
+    if not exists(spark, path):
+        overwrite(df, path, partition_by=partition_by)
+        return
+    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    update_cond = f"s.`{newer_than}` >= t.`{newer_than}`" if newer_than else None
+    (
+        DeltaTable.forPath(spark, path).alias("t")
+        .merge(df.alias("s"), cond)
+        .whenMatchedUpdateAll(condition=update_cond)
+        .whenNotMatchedInsertAll()
+        .withSchemaEvolution()
+        .execute()
+    )
+
+
+def delete_where(spark: SparkSession, path: str, condition: str) -> None:
+    if exists(spark, path):
+        DeltaTable.forPath(spark, path).delete(F.expr(condition))
+
+
+def write_text(spark: SparkSession, uri: str, text: str) -> None:
+    """Write a small text file (a run summary) to a local path or any Hadoop file system URI."""
+    if is_local(uri):
+        p = local_path(uri)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+        return
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    out = fs.create(hpath, True)
+    try:
+        out.write(bytearray(text.encode("utf-8")))
+    finally:
+        out.close()
+
+
+def rename_files(spark: SparkSession, moves: Sequence[tuple[str, str]]) -> None:
+    """Rename files on any Hadoop file system (used to give generated part files stable names)."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for src, dst in moves:
+        s, d = jvm.org.apache.hadoop.fs.Path(src), jvm.org.apache.hadoop.fs.Path(dst)
+        fs = s.getFileSystem(conf)
+        if fs.exists(d):
+            fs.delete(d, False)
+        if not fs.rename(s, d):
+            raise OSError(f"could not rename {src} to {dst}")
+
+
+def list_files(spark: SparkSession, uri: str) -> list[str]:
+    """Files directly under ``uri`` on any Hadoop file system; [] when the folder does not exist."""
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(hpath):
+        return []
+    return sorted(str(st.getPath().toString()) for st in fs.listStatus(hpath))
+
+
+def delete_path(spark: SparkSession, uri: str) -> None:
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if fs.exists(hpath):
+        fs.delete(hpath, True)

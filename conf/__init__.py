@@ -1,0 +1,1 @@
+"""Packaged configuration: base.yaml, the local/test/cluster overlays and source mappings."""

@@ -1,0 +1,1 @@
+"""Data contracts: one Great Expectations suite (with rule severities) per silver dataset."""

@@ -1,0 +1,1 @@
+"""Thin job entry points: parse args, read, transform, validate, write. One module per command."""

@@ -1,0 +1,1 @@
+"""Training, evaluation and MLflow registry helpers (forecasts, return risk)."""

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms and Column -> Column helpers; schemas as constants."""
