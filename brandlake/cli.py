@@ -1,5 +1,8 @@
-"""`brandlake` console script: one subcommand per job. Each job module under ``jobs/`` provides
-``add_arguments(parser)`` and ``run(ctx, args)``; this module only wires them together."""
+"""brandlake: e-commerce lakehouse jobs (one subcommand per job; `brandlake COMMAND --help`).
+
+Each job module under ``jobs/`` provides ``add_arguments(parser)`` and ``run(ctx, args)``;
+this module only wires them together.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s job module is imported (so one job's imports never break another)."""
     parser = argparse.ArgumentParser(prog="brandlake", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
@@ -30,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--conf-dir", default=None, help="folder with base.yaml and overlays (default: packaged conf/)")
         p.add_argument("--lake-root", default=None, help="override lake.root (local folder or URI)")
         p.add_argument("--run-id", default=None, help="id for this run's summary (default: generated)")
-        importlib.import_module(module).add_arguments(p)
+        if name == command:
+            importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
     return parser
 
@@ -42,7 +47,9 @@ def config_overrides(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("py4j").setLevel(logging.WARNING)
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if a in COMMANDS), None)
+    args = build_parser(command).parse_args(argv)
     try:
         cfg = load_config(args.env, conf_dir=args.conf_dir, overrides=config_overrides(args))
     except ConfigError as e:

@@ -15,7 +15,7 @@ def _s(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
 S, TS, D, I, B = T.StringType(), T.TimestampType(), T.DateType(), T.IntegerType(), T.BooleanType()
 
 SILVER_ORDERS = _s(
-    ("order_id", S, False), ("platform_id", S, False), ("shop_id", S, True), ("brand_id", S, True),
+    ("order_id", S, False), ("platform_id", S, False), ("shop_id", S, True),
     ("customer_id", S, True), ("currency", S, False), ("order_status", S, False),
     ("ordered_at", TS, False), ("order_date", D, False), ("updated_at", TS, False),
     ("is_presale", B, False), ("deposit_amount", MONEY, True), ("deposit_value", MONEY, True),
