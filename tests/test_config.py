@@ -1,0 +1,103 @@
+"""Layered config: overlays, environment references, and errors that name the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from brandlake.config import ConfigError, load_config
+
+
+def _write(d, name, text):
+    (d / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def conf_dir(tmp_path):
+    """A copy of the packaged conf/ to break on purpose."""
+    from importlib import resources
+
+    for name in ("base.yaml", "local.yaml", "test.yaml", "cluster.yaml"):
+        _write(tmp_path, name, resources.files("conf").joinpath(name).read_text(encoding="utf-8"))
+    return tmp_path
+
+
+def test_test_overlay_changes_only_what_it_names():
+    base_local = load_config("local")
+    test = load_config("test")
+    assert (test.spark.master, test.spark.shuffle_partitions, test.generate.scale) == ("local[2]", 2, 0.0005)
+    assert test.spark.conf["spark.sql.ansi.enabled"] == "true"  # inherited from base
+    assert test.spark.conf["spark.sql.adaptive.enabled"] == "false"  # overridden
+    assert base_local.spark.master == "local[*]"
+    assert test.generate.start_date == dt.date(2024, 1, 1)
+    assert test.generate.defects.schema_drift_from_batch == 3
+
+
+def test_lake_layers_derive_from_root(monkeypatch):
+    monkeypatch.setenv("BRANDLAKE_LAKE_ROOT", "/data/lake")
+    lake = load_config("local").lake
+    assert (lake.landing, lake.bronze, lake.checkpoints, lake.runs) == (
+        "/data/lake/landing", "/data/lake/bronze", "/data/lake/_checkpoints", "/data/lake/_runs",
+    )
+
+
+def test_cluster_needs_master_from_environment(monkeypatch):
+    monkeypatch.delenv("BRANDLAKE_SPARK_MASTER", raising=False)
+    with pytest.raises(ConfigError, match="'spark.master' needs environment variable BRANDLAKE_SPARK_MASTER"):
+        load_config("cluster")
+
+
+def test_cluster_reads_master_and_root_from_environment(monkeypatch):
+    monkeypatch.setenv("BRANDLAKE_SPARK_MASTER", "spark://10.0.0.5:7077")
+    monkeypatch.setenv("BRANDLAKE_LAKE_ROOT", "s3a://lake")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow:5000")
+    cfg = load_config("cluster")
+    assert (cfg.spark.master, cfg.lake.gold, cfg.mlflow.tracking_uri, cfg.silver.allow_local_pii_key) == (
+        "spark://10.0.0.5:7077", "s3a://lake/gold", "http://mlflow:5000", False,
+    )
+
+
+def test_missing_key_is_named(conf_dir):
+    text = (conf_dir / "base.yaml").read_text().replace("  seed: 42\n", "")
+    _write(conf_dir, "base.yaml", text)
+    with pytest.raises(ConfigError, match=r"^missing config key 'generate.seed'$"):
+        load_config("test", conf_dir=conf_dir)
+
+
+def test_unknown_key_is_named(conf_dir):
+    _write(conf_dir, "test.yaml", "spark:\n  shuffle_partitons: 4\n")
+    with pytest.raises(ConfigError, match=r"unknown config key\(s\) 'spark.shuffle_partitons'"):
+        load_config("test", conf_dir=conf_dir)
+
+
+def test_wrong_type_is_named(conf_dir):
+    _write(conf_dir, "test.yaml", "generate:\n  start_date: yesterday\n")
+    with pytest.raises(ConfigError, match=r"config key 'generate.start_date' must be date, found 'yesterday'"):
+        load_config("test", conf_dir=conf_dir)
+
+
+def test_enum_value_is_checked(conf_dir):
+    _write(conf_dir, "test.yaml", "settlement:\n  rounding: banker\n")
+    with pytest.raises(ConfigError, match=r"'settlement.rounding' must be one of \['half_up', 'half_even'\]"):
+        load_config("test", conf_dir=conf_dir)
+
+
+def test_invalid_yaml_and_missing_file_are_reported(conf_dir):
+    _write(conf_dir, "test.yaml", "spark: [unclosed\n")
+    with pytest.raises(ConfigError, match="test.yaml is not valid YAML"):
+        load_config("test", conf_dir=conf_dir)
+    (conf_dir / "local.yaml").unlink()
+    with pytest.raises(ConfigError, match="local.yaml does not exist"):
+        load_config("local", conf_dir=conf_dir)
+
+
+def test_unknown_environment_is_rejected():
+    with pytest.raises(ConfigError, match="unknown environment 'prod'"):
+        load_config("prod")
+
+
+def test_config_is_frozen():
+    cfg = load_config("test")
+    with pytest.raises(AttributeError):
+        cfg.spark.master = "yarn"  # type: ignore[misc]

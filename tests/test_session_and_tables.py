@@ -1,0 +1,85 @@
+"""The Spark factory and the Delta I/O module: Delta on, spark-submit settings respected, idempotent writes."""
+
+from __future__ import annotations
+
+import json
+
+from chispa import assert_df_equality
+from pyspark import SparkConf
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.config import load_config
+from brandlake.session import session_conf
+from brandlake.summary import RunSummary
+
+SCHEMA = T.StructType([
+    T.StructField("id", T.LongType(), False),
+    T.StructField("v", T.StringType(), True),
+    T.StructField("updated_at", T.IntegerType(), True),
+])
+
+
+def test_local_session_conf_sets_master_delta_and_jars():
+    conf = session_conf(load_config("test").spark, SparkConf(loadDefaults=False))
+    assert conf["spark.master"] == "local[2]"
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.shuffle.partitions"] == "2"
+    assert conf["spark.jars"].endswith("delta-storage-4.1.0.jar") and "delta-spark_2.13-4.1.0.jar" in conf["spark.jars"]
+
+
+def test_spark_submit_master_and_jars_are_kept():
+    launched = SparkConf(loadDefaults=False).set("spark.master", "spark://127.0.0.1:7077").set(
+        "spark.jars", "/opt/jars/delta-spark_2.13-4.1.0.jar,/opt/jars/delta-storage-4.1.0.jar"
+    )
+    conf = session_conf(load_config("test").spark, launched)
+    assert "spark.master" not in conf and "spark.jars" not in conf and "spark.driver.memory" not in conf
+
+
+def test_session_runs_with_delta_and_ansi(spark):
+    assert spark.conf.get("spark.sql.catalog.spark_catalog") == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+
+
+def test_merge_upsert_never_rolls_back_to_an_older_version(spark, tmp_path):
+    path = str(tmp_path / "t")
+    tables.merge_upsert(spark.createDataFrame([(1, "a", 5), (2, "b", 5)], SCHEMA), path, keys=["id"], newer_than="updated_at")
+    # id 1: newer version wins; id 2: an older, late version is ignored; id 3: new row
+    tables.merge_upsert(
+        spark.createDataFrame([(1, "a2", 6), (2, "stale", 4), (3, "c", 1)], SCHEMA), path, keys=["id"], newer_than="updated_at"
+    )
+    expected = spark.createDataFrame([(1, "a2", 6), (2, "b", 5), (3, "c", 1)], SCHEMA)
+    assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_append_once_skips_a_replayed_batch(spark, tmp_path):
+    path = str(tmp_path / "t")
+    batch0 = spark.createDataFrame([(1, "a", 1)], SCHEMA)
+    batch1 = spark.createDataFrame([(2, "b", 1)], SCHEMA)
+    tables.append_once(batch0, path, app_id="test", version=0)
+    tables.append_once(batch1, path, app_id="test", version=1)
+    tables.append_once(batch1, path, app_id="test", version=1)  # a retried micro-batch
+    expected = spark.createDataFrame([(1, "a", 1), (2, "b", 1)], SCHEMA)
+    assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+    assert tables.latest_version(spark, path) == 1
+
+
+def test_replace_where_replaces_only_the_matching_rows(spark, tmp_path):
+    path = str(tmp_path / "t")
+    tables.overwrite(spark.createDataFrame([(1, "a", 1), (2, "b", 2)], SCHEMA), path)
+    tables.replace_where(spark.createDataFrame([(3, "c", 2)], SCHEMA), path, "updated_at = 2")
+    expected = spark.createDataFrame([(1, "a", 1), (3, "c", 2)], SCHEMA)
+    assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_run_summary_accumulates_counts_and_writes_json(spark, tmp_path):
+    s = RunSummary(run_id="r1", command="ingest", env="test")
+    s.add_counts("bronze.orders", rows_read=3, rows_written=3)
+    s.add_counts("bronze.orders", rows_read=2, rows_written=1, rows_quarantined=1)
+    with s.stage("ingest"):
+        pass
+    s.finish("succeeded")
+    tables.write_text(spark, str(tmp_path / "runs" / "r1.json"), s.to_json())
+    doc = json.loads((tmp_path / "runs" / "r1.json").read_text())
+    assert doc["tables"] == {"bronze.orders": {"rows_read": 5, "rows_written": 4, "rows_quarantined": 1}}
+    assert [st["name"] for st in doc["stages"]] == ["ingest"] and doc["status"] == "succeeded"
