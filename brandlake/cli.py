@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from brandlake.config import ENVIRONMENTS, ConfigError, load_config
@@ -64,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             module.run(ctx, args)
     except JarFetchError as e:
         print(f"brandlake: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 - one clear line for the operator; traceback on request
+        if os.environ.get("BRANDLAKE_DEBUG"):
+            raise
+        print(f"brandlake {args.command} failed: {type(e).__name__}: {e}\n"
+              "(the run summary records the failure; set BRANDLAKE_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
     return 0
 

@@ -7,8 +7,9 @@ command line win, so the same job runs on a laptop and on a cluster unchanged.
 from __future__ import annotations
 
 import logging
+import os
 
-from pyspark import SparkConf
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from brandlake.config import SparkConfig
@@ -22,9 +23,21 @@ DELTA_CONF = {
 }
 
 
+def launched_conf() -> SparkConf:
+    """The settings spark-submit gave the JVM that started this Python driver; empty when there is none.
+
+    A SparkConf made before the Py4J gateway is up holds nothing, so under spark-submit (which
+    hands the driver PYSPARK_GATEWAY_PORT) connect first; locally the JVM must not start yet,
+    because driver memory is fixed when it does.
+    """
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        SparkContext._ensure_initialized()
+    return SparkConf()
+
+
 def session_conf(cfg: SparkConfig, launched: SparkConf | None = None) -> dict[str, str]:
     """The Spark settings for ``cfg``; settings already given by spark-submit (``launched``) are kept."""
-    launched = launched if launched is not None else SparkConf()
+    launched = launched if launched is not None else launched_conf()
     conf: dict[str, str] = {
         "spark.app.name": cfg.app_name,
         "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),

@@ -124,6 +124,67 @@ def merge_upsert(
     )
 
 
+def merge_insert_new(df: DataFrame, path: str, *, keys: Sequence[str]) -> None:
+    """Insert the rows of ``df`` whose ``keys`` are not in the table yet (creates it if needed).
+
+    Rows already present are left as they are, so replaying a batch adds nothing (quarantine tables).
+    """
+    spark = df.sparkSession
+    if not exists(spark, path):
+        overwrite(df, path)
+        return
+    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+    (
+        DeltaTable.forPath(spark, path).alias("t")
+        .merge(df.alias("s"), cond)
+        .whenNotMatchedInsertAll()
+        .withSchemaEvolution()
+        .execute()
+    )
+
+
+def commit_metrics(spark: SparkSession, path: str) -> tuple[int, str, dict[str, int]]:
+    """Version, operation name and operationMetrics of the latest commit (e.g. rows a MERGE inserted)."""
+    row = DeltaTable.forPath(spark, path).history(1).select("version", "operation", "operationMetrics").first()
+    return row["version"], row["operation"], {k: int(v) for k, v in (row["operationMetrics"] or {}).items()}
+
+
+def for_each_new_batch(
+    spark: SparkSession, path: str, *, checkpoint: str, handle, max_files_per_batch: int = 1_000_000
+) -> None:
+    """Call ``handle(df, batch_id)`` on the rows appended to Delta table ``path`` since the last call.
+
+    Delta's streaming source with an ``availableNow`` trigger: progress lives in ``checkpoint`` and
+    is committed only after ``handle`` returns, so a crash replays the same batch (``handle``
+    must write idempotently) and nothing is read twice once committed. An exception raised by
+    ``handle`` is re-raised as itself, not wrapped in a StreamingQueryException.
+    """
+    if not exists(spark, path):
+        raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
+    raised: list[BaseException] = []
+
+    def guarded(df: DataFrame, batch_id: int) -> None:
+        try:
+            handle(df, batch_id)
+        except BaseException as e:
+            raised.append(e)
+            raise
+
+    query = (
+        spark.readStream.format("delta").option("maxFilesPerTrigger", max_files_per_batch).load(path)
+        .writeStream.foreachBatch(guarded).option("checkpointLocation", checkpoint)
+        .trigger(availableNow=True).start()
+    )
+    try:
+        query.awaitTermination()
+    except Exception:
+        if raised:
+            raise raised[0] from None
+        raise
+    if raised:
+        raise raised[0]
+
+
 def delete_where(spark: SparkSession, path: str, condition: str) -> None:
     if exists(spark, path):
         DeltaTable.forPath(spark, path).delete(F.expr(condition))

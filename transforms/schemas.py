@@ -12,7 +12,7 @@ def _s(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
     return T.StructType([T.StructField(n, t, nullable) for n, t, nullable in fields])
 
 
-S, TS, D, I, B = T.StringType(), T.TimestampType(), T.DateType(), T.IntegerType(), T.BooleanType()
+S, TS, D, INT, B = T.StringType(), T.TimestampType(), T.DateType(), T.IntegerType(), T.BooleanType()
 
 SILVER_ORDERS = _s(
     ("order_id", S, False), ("platform_id", S, False), ("shop_id", S, True),
@@ -26,7 +26,7 @@ SILVER_ORDERS = _s(
 
 SILVER_ORDER_LINES = _s(
     ("order_id", S, False), ("line_id", S, False), ("platform_id", S, False), ("product_id", S, True),
-    ("sku_id", S, True), ("quantity", I, False), ("unit_price_amount", MONEY, False),
+    ("sku_id", S, True), ("quantity", INT, False), ("unit_price_amount", MONEY, False),
     ("item_discount_amount", MONEY, False), ("line_amount", MONEY, False), ("currency", S, False),
 )
 """One row per order line."""

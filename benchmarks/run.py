@@ -1,0 +1,104 @@
+"""brandlake benchmarks: throughput of each stage at given scale factors, in one process per scale.
+
+Not a test: figures go to benchmarks/out/<name>.json and are copied by hand into BENCHMARKS.md with the
+machine's description. Usage: python benchmarks/run.py [--scales 0.1,1] [--stages generate,ingest,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from brandlake.config import load_config  # noqa: E402
+from brandlake.runtime import job_context  # noqa: E402
+from jobs.pipeline import stage_args  # noqa: E402
+
+log = logging.getLogger("bench")
+ALL_STAGES = ("generate", "ingest", "silver", "gold")
+
+
+def machine() -> dict:
+    mem = ""
+    try:
+        mem = next(line.split()[1] for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        pass
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[:1]
+    return {"cores": os.cpu_count(), "mem_kib": mem, "cpu": cpu, "python": platform.python_version(),
+            "java": java[0] if java else "", "os": platform.platform()}
+
+
+def rows(summary_tables: dict, prefix: str, key: str) -> int:
+    return sum(v.get(key, 0) for k, v in summary_tables.items() if k.startswith(prefix))
+
+
+def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str) -> dict:
+    root = out_dir / f"lake_sf{scale}"
+    if "generate" in stages and root.exists():
+        shutil.rmtree(root)
+    cfg = load_config(env, overrides={"lake": {"root": str(root)}})
+    result: dict = {"scale": scale, "stages": {}}
+    from brandlake.cli import COMMANDS
+
+    with job_context(cfg, f"bench-sf{scale}") as ctx:
+        for stage in stages:
+            module = COMMANDS[stage][0]
+            import importlib
+
+            args = stage_args(module)
+            if stage == "generate":
+                args.scale = scale
+            before = json.loads(json.dumps(ctx.summary.tables))
+            t0 = time.perf_counter()
+            importlib.import_module(module).run(ctx, args)
+            secs = time.perf_counter() - t0
+            after = ctx.summary.tables
+            delta = {k: {m: v - before.get(k, {}).get(m, 0) for m, v in c.items()} for k, c in after.items()}
+            prefix = {"generate": "landing.", "ingest": "bronze.", "silver": "silver.", "gold": "gold."}[stage]
+            n_in = rows(delta, prefix, "rows_read") or rows(delta, prefix, "rows_written")
+            n_out = rows(delta, prefix, "rows_written")
+            result["stages"][stage] = {
+                "seconds": round(secs, 2), "rows_in": n_in, "rows_out": n_out,
+                "rows_per_s": round(n_in / secs) if secs else None,
+            }
+            log.info("sf=%s %s: %.1fs, %s rows in, %s rows out", scale, stage, secs, n_in, n_out)
+        result["details"] = ctx.summary.details
+    return result
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--scales", default="0.1,1")
+    p.add_argument("--stages", default=",".join(ALL_STAGES))
+    p.add_argument("--env", default="local")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    a = p.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"machine": machine(), "results": []}
+    for s in a.scales.split(","):
+        report["results"].append(bench_scale(float(s), a.stages.split(","), out, a.env))
+        (out / "pipeline.json").write_text(json.dumps(report, indent=2, default=str))
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

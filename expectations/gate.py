@@ -1,0 +1,231 @@
+"""The quality gate: evaluate a table's contract in one pass and route rows by rule severity.
+
+``warn`` keeps a failing row and counts it; ``quarantine`` moves it to ``<table>_quarantine`` with the
+names of the rules it broke and its raw record; ``fail`` blocks publishing (DataQualityError).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake.config import ConfigError, DqConfig
+from expectations.rules import Rule
+from expectations.suites import CONFORM_RULE
+
+log = logging.getLogger(__name__)
+
+SEVERITIES = ("warn", "quarantine", "fail")
+FAILED_RULES = "_failed_rules"
+IS_QUARANTINED = "_is_quarantined"
+
+DQ_RESULTS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("table_name", T.StringType(), False),
+    T.StructField("rule", T.StringType(), False),
+    T.StructField("severity", T.StringType(), False),
+    T.StructField("checked_count", T.LongType(), False),
+    T.StructField("unexpected_count", T.LongType(), False),
+    T.StructField("passed", T.BooleanType(), False),
+    T.StructField("evaluated_at", T.TimestampType(), False),
+])
+"""One row per run × silver table × rule."""
+DQ_RESULTS_KEYS = ("run_id", "table_name", "rule")
+
+
+class DataQualityError(RuntimeError):
+    """A rule with severity ``fail`` found unexpected rows; the table was not published."""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    table_name: str
+    rule: str
+    severity: str
+    checked_count: int
+    unexpected_count: int
+
+    @property
+    def passed(self) -> bool:
+        return self.unexpected_count == 0
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "passed": self.passed}
+
+
+# --------------------------------------------------------------------------------------------------
+# Severities from config
+
+
+def severities_for(dq: DqConfig, table: str, rules: Sequence[Rule], *, keys: Sequence[str]) -> dict[str, str]:
+    """Each rule's severity from ``dq.severities[table]``; a rule without one is a ConfigError.
+
+    ``conform`` defaults to quarantine. Rules that guard the MERGE grain (uniqueness, conform, not-null
+    on a key column) cannot be ``warn``: a kept row would give the MERGE two rows for one key.
+    """
+    configured = dq.severities.get(table, {})
+    names = [r.name for r in rules]
+    missing = [n for n in names if n not in configured and n != CONFORM_RULE]
+    if missing:
+        raise ConfigError(
+            f"dq.severities.{table} has no severity for rule(s) {missing}; set each to one of "
+            f"{list(SEVERITIES)} in conf/base.yaml"
+        )
+    unknown = sorted(set(configured) - set(names))
+    if unknown:
+        raise ConfigError(f"dq.severities.{table} names rule(s) {unknown} that the {table} contract does not have")
+    out = {n: configured.get(n, "quarantine") for n in names}
+    guards = {r.name for r in rules if r.kind in ("unique", "conform")}
+    guards |= {f"not_null_{k}" for k in keys} & set(names)
+    warned = sorted(n for n in guards if out[n] == "warn")
+    if warned:
+        raise ConfigError(
+            f"dq.severities.{table}: rule(s) {warned} guard the table's grain and cannot be 'warn'; "
+            "use quarantine or fail"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _all(cols: Sequence[Column]) -> Column:
+    return reduce(lambda a, b: a & b, cols)
+
+
+def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[str, DataFrame]) -> DataFrame:
+    """Add ``_failed_rules ARRAY<STRING>``: the rules each row breaks, in suite order.
+
+    Uniqueness counts only rows without conform errors whose key is not entirely null (as GX ignores
+    rows with all key values missing); a reference is checked only where every child column is set.
+    ``parents`` maps a referenced table name to its current rows.
+    """
+    out = df
+    helpers: list[str] = []
+    flags: list[tuple[str, Column]] = []
+    clean = F.coalesce(F.size("_errors") == 0, F.lit(True)) if "_errors" in df.columns else F.lit(True)
+    for i, r in enumerate(rules):
+        if r.kind == "row":
+            flags.append((r.name, r.failing()))
+        elif r.kind == "conform":
+            flags.append((r.name, F.coalesce(F.size("_errors") > 0, F.lit(False))))
+        elif r.kind == "unique":
+            counted = clean & ~_all([F.col(c).isNull() for c in r.columns])
+            name = f"__unique_{i}"
+            out = out.withColumn(name, F.sum(F.when(counted, 1).otherwise(0)).over(Window.partitionBy(*r.columns)))
+            helpers.append(name)
+            flags.append((r.name, counted & (F.col(name) > 1)))
+        elif r.kind == "reference":
+            if r.ref_table not in parents:
+                raise KeyError(f"rule {r.name!r} references silver table {r.ref_table!r}, which was not given")
+            aliases = [f"__ref_{i}_{j}" for j in range(len(r.ref_columns))]
+            found = f"__ref_{i}_found"
+            parent = (
+                parents[r.ref_table].select(*[F.col(p).alias(a) for (_, p), a in zip(r.ref_columns, aliases, strict=True)])
+                .dropDuplicates().withColumn(found, F.lit(True))
+            )
+            on = _all([F.col(c) == F.col(a) for (c, _), a in zip(r.ref_columns, aliases, strict=True)])
+            out = out.join(parent, on=on, how="left")
+            helpers += [*aliases, found]
+            present = _all([F.col(c).isNotNull() for c, _ in r.ref_columns])
+            flags.append((r.name, present & F.col(found).isNull()))
+    failed = F.filter(F.array(*[F.when(pred, F.lit(name)) for name, pred in flags]), lambda x: x.isNotNull())
+    return out.withColumn(FAILED_RULES, failed).drop(*helpers)
+
+
+@dataclass
+class GateResult:
+    """The gated rows (persisted; call ``release`` when done) and one result per rule."""
+
+    table_name: str
+    rows: DataFrame
+    results: list[RuleResult]
+    checked_count: int
+    quarantined_count: int
+
+    @property
+    def published_count(self) -> int:
+        return self.checked_count - self.quarantined_count
+
+    def failures(self) -> list[RuleResult]:
+        return [r for r in self.results if r.severity == "fail" and not r.passed]
+
+    def raise_if_failed(self) -> None:
+        failed = self.failures()
+        if failed:
+            detail = "; ".join(f"rule {r.rule}: {r.unexpected_count} of {r.checked_count} rows" for r in failed)
+            raise DataQualityError(
+                f"silver table {self.table_name} not published: severity 'fail' rule(s) broken — {detail}"
+            )
+
+    def publishable(self, columns: Sequence[str]) -> DataFrame:
+        return self.rows.filter(~F.col(IS_QUARANTINED)).select(*columns)
+
+    def quarantined(self, *, keys: Sequence[str], run_id: str, at: dt.datetime) -> DataFrame:
+        """Quarantine rows: keys, failed_rules, run_id, quarantined_at, raw_record, record_hash."""
+        raw = F.col("_raw") if "_raw" in self.rows.columns else F.lit(None).cast("string")
+        q = self.rows.filter(F.col(IS_QUARANTINED)).select(
+            *[F.col(k) for k in keys if k in self.rows.columns],
+            F.col(FAILED_RULES).alias("failed_rules"),
+            F.lit(run_id).alias("run_id"),
+            F.lit(at).cast("timestamp").alias("quarantined_at"),
+            raw.alias("raw_record"),
+        )
+        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing
+        ident = F.to_json(F.struct(*[F.col(k) for k in keys if k in q.columns], "failed_rules", "raw_record"))
+        return q.withColumn("record_hash", F.sha2(ident, 256))
+
+    def release(self) -> None:
+        self.rows.unpersist()
+
+
+def gate(
+    df: DataFrame,
+    *,
+    table: str,
+    rules: Sequence[Rule],
+    severities: Mapping[str, str],
+    parents: Mapping[str, DataFrame],
+) -> GateResult:
+    """Evaluate every rule on ``df`` (one pass for row rules, one aggregation for all counts)."""
+    quarantine_rules = [r.name for r in rules if severities[r.name] == "quarantine"]
+    flagged = with_failed_rules(df, rules=rules, parents=parents)
+    to_quarantine = (
+        F.arrays_overlap(F.col(FAILED_RULES), F.array(*[F.lit(n) for n in quarantine_rules]))
+        if quarantine_rules else F.lit(False)
+    )
+    flagged = flagged.withColumn(IS_QUARANTINED, F.coalesce(to_quarantine, F.lit(False))).persist()
+    counts = flagged.agg(
+        F.count(F.lit(1)).alias("checked"),
+        F.sum(F.col(IS_QUARANTINED).cast("long")).alias("quarantined"),
+        *[F.sum(F.array_contains(FAILED_RULES, r.name).cast("long")).alias(f"r{i}") for i, r in enumerate(rules)],
+    ).first()
+    checked = int(counts["checked"])
+    results = [
+        RuleResult(table, r.name, severities[r.name], checked, int(counts[f"r{i}"] or 0))
+        for i, r in enumerate(rules)
+    ]
+    for r in results:
+        if not r.passed:
+            log.log(logging.ERROR if r.severity == "fail" else logging.WARNING,
+                    "dq %s.%s (%s): %d of %d rows unexpected", table, r.rule, r.severity,
+                    r.unexpected_count, r.checked_count)
+    return GateResult(table, flagged, results, checked, int(counts["quarantined"] or 0))
+
+
+def results_frame(
+    spark: SparkSession, results: Sequence[RuleResult], *, run_id: str, evaluated_at: dt.datetime
+) -> DataFrame:
+    rows = [
+        (run_id, r.table_name, r.rule, r.severity, r.checked_count, r.unexpected_count, r.passed, evaluated_at)
+        for r in results
+    ]
+    return spark.createDataFrame(rows, DQ_RESULTS)

@@ -1,0 +1,229 @@
+"""`brandlake gold`: silver → gold `order_line_settlement` (incremental MERGE on order_id, line_id) and
+`sales_daily` (only the days touched are rebuilt); reconciliation mismatches go to `settlement_mismatches`.
+
+Incremental: the silver Delta versions processed are kept in `<lake.gold>/_gold_state`; the next run
+re-settles only orders whose silver rows changed since those versions (a hash diff between the two Delta
+versions), plus pending presales whose balance grace has run out, and settles each such order whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.runtime import JobContext
+from transforms.changes import changed_keys
+from transforms.sales import to_sales_daily
+from transforms.schemas import (
+    SILVER_FX_RATES,
+    SILVER_ORDER_DISCOUNTS,
+    SILVER_ORDER_LINES,
+    SILVER_ORDERS,
+    SILVER_PAYMENTS,
+    SILVER_REFUNDS,
+)
+from transforms.settlement import PENDING, find_orphan_orders, reconcile, settle_order_lines
+
+log = logging.getLogger(__name__)
+
+# silver table -> the columns gold reads (and compares to detect changes)
+SILVER_INPUTS: dict[str, tuple[str, ...]] = {
+    "orders": tuple(SILVER_ORDERS.fieldNames()),
+    "order_lines": tuple(SILVER_ORDER_LINES.fieldNames()),
+    "order_discounts": tuple(SILVER_ORDER_DISCOUNTS.fieldNames()),
+    "payments": tuple(SILVER_PAYMENTS.fieldNames()),
+    "refunds": tuple(SILVER_REFUNDS.fieldNames()),
+    "fx_rates": tuple(SILVER_FX_RATES.fieldNames()),
+    "products": ("sku_id", "product_id", "brand_id"),
+}
+KEYED_BY_ORDER = ("orders", "order_lines", "order_discounts", "payments", "refunds")
+
+SETTLEMENT, SALES_DAILY, MISMATCHES, STATE = (
+    "order_line_settlement", "sales_daily", "settlement_mismatches", "_gold_state",
+)
+STATE_SCHEMA = T.StructType([
+    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
+    T.StructField("as_of", T.TimestampType(), True), T.StructField("run_id", T.StringType(), True),
+])
+"""One row per silver table: the Delta version the last successful gold run processed."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", type=dt.datetime.fromisoformat, default=None,
+                   help="UTC time at which unpaid presale balances are judged overdue "
+                        "(default: the latest event time in silver orders, payments and refunds)")
+    p.add_argument("--full", action="store_true", help="re-settle every order instead of only changed ones")
+
+
+def _paths(ctx: JobContext) -> tuple[dict[str, str], dict[str, str]]:
+    silver = {name: f"{ctx.cfg.lake.silver}/{name}" for name in SILVER_INPUTS}
+    gold = {name: f"{ctx.cfg.lake.gold}/{name}" for name in (SETTLEMENT, SALES_DAILY, MISMATCHES, STATE)}
+    return silver, gold
+
+
+def _read_pinned(spark: SparkSession, name: str, path: str, version: int) -> DataFrame:
+    """Silver table ``name`` as of Delta ``version``, only the columns gold reads."""
+    df = tables.read(spark, path, version=version)
+    columns = SILVER_INPUTS[name]
+    if name == "products":
+        # products may keep versions; to_sku_brands picks the current row with these when present
+        columns = columns + tuple(c for c in ("is_current", "updated_at") if c in df.columns)
+    return df.select(*columns)
+
+
+def _event_watermark(silver: dict[str, DataFrame]) -> dt.datetime | None:
+    row = (
+        silver["orders"].agg(F.max("updated_at").alias("t"))
+        .unionByName(silver["payments"].agg(F.max("paid_at").alias("t")))
+        .unionByName(silver["refunds"].agg(F.max("refunded_at").alias("t")))
+        .agg(F.max("t")).first()
+    )
+    return row[0]
+
+
+def _touched_orders(
+    spark: SparkSession,
+    ctx: JobContext,
+    silver: dict[str, DataFrame],
+    paths: dict[str, str],
+    state: dict[str, int],
+    versions: dict[str, int],
+    gold_settlement: DataFrame,
+    as_of: dt.datetime,
+) -> DataFrame:
+    """order_id of every order to re-settle: changed silver rows since ``state``, plus overdue pending presales."""
+    parts: list[DataFrame] = []
+    for name in SILVER_INPUTS:
+        if state.get(name) == versions[name]:
+            continue
+        before = _read_pinned(spark, name, paths[name], state[name])
+        if name in KEYED_BY_ORDER:
+            parts.append(changed_keys(before, silver[name], keys=("order_id",), columns=SILVER_INPUTS[name]))
+        elif name == "products":
+            skus = changed_keys(before, silver[name], keys=("sku_id",), columns=SILVER_INPUTS[name])
+            parts.append(silver["order_lines"].join(skus, "sku_id", "left_semi").select("order_id"))
+        elif name == "fx_rates":
+            # a changed rate moves every later day that carries it forward
+            since = (changed_keys(before, silver[name], keys=("currency", "rate_date"), columns=SILVER_INPUTS[name])
+                     .agg(F.min("rate_date").alias("since")))
+            parts.append(silver["orders"].crossJoin(since).where(F.col("order_date") >= F.col("since"))
+                         .select("order_id"))
+    grace = ctx.cfg.settlement.balance_grace_days
+    overdue = silver["orders"].where(
+        F.col("is_presale")
+        & (F.col("balance_due_at") + F.make_dt_interval(days=F.lit(grace)) < F.lit(as_of).cast("timestamp"))
+    ).select("order_id")
+    parts.append(
+        gold_settlement.where(F.col("settlement_status") == PENDING).select("order_id")
+        .join(overdue, "order_id", "left_semi")
+    )
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    return out.distinct()
+
+
+def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
+    if not tables.exists(spark, path):
+        return {}
+    return {r["source"]: r["version"] for r in tables.read(spark, path).collect()}
+
+
+def _date_condition(dates: list[dt.date]) -> str:
+    return "order_date IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    spark, cfg = ctx.spark, ctx.cfg
+    silver_paths, gold_paths = _paths(ctx)
+    versions = {}
+    for name, path in silver_paths.items():
+        version = tables.latest_version(spark, path)
+        if version is None:
+            raise tables.TableNotFoundError(f"gold needs silver table {name!r} at {path}; run `brandlake silver` first")
+        versions[name] = version
+    silver = {n: _read_pinned(spark, n, silver_paths[n], versions[n]) for n in SILVER_INPUTS}
+    as_of = args.as_of or _event_watermark(silver) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    state = _read_state(spark, gold_paths[STATE])
+    incremental = (
+        not args.full and tables.exists(spark, gold_paths[SETTLEMENT]) and tables.exists(spark, gold_paths[SALES_DAILY])
+        and set(state) >= set(SILVER_INPUTS)
+    )
+    log.info("gold: %s run, as of %s, silver versions %s", "incremental" if incremental else "full", as_of, versions)
+
+    inputs = dict(silver)
+    old_dates: list[dt.date] = []
+    orders_touched: int | None = None
+    touched: DataFrame | None = None
+    if incremental:
+        gold_before = tables.read(spark, gold_paths[SETTLEMENT])
+        try:
+            touched = _touched_orders(spark, ctx, silver, silver_paths, state, versions, gold_before, as_of).persist()
+            orders_touched = touched.count()
+        except Exception as e:  # an old version no longer readable (vacuumed): settle everything again
+            log.warning("gold: cannot diff silver against the last processed versions (%s); full run", e)
+            incremental, touched = False, None
+        else:
+            for name in KEYED_BY_ORDER:
+                inputs[name] = silver[name].join(touched, "order_id", "left_semi")
+            old_dates = [r[0] for r in gold_before.join(touched, "order_id", "left_semi")
+                         .select("order_date").distinct().collect()]
+
+    s = cfg.settlement
+    settlement = settle_order_lines(
+        inputs["order_lines"], orders=inputs["orders"], discounts=inputs["order_discounts"],
+        payments=inputs["payments"], refunds=inputs["refunds"], products=inputs["products"],
+        fx_rates=inputs["fx_rates"], as_of=as_of, reporting_currency=cfg.silver.reporting_currency,
+        rounding=s.rounding, unpaid_balance_rule=s.unpaid_balance_rule, balance_grace_days=s.balance_grace_days,
+    ).persist()
+    lines_written = settlement.count()
+    new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
+    if incremental:
+        tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
+    else:
+        tables.overwrite(settlement, gold_paths[SETTLEMENT])
+    settlement.unpersist()
+    if touched is not None:
+        touched.unpersist()
+
+    # reconciliation over the whole table: mismatching and orphan orders are kept, with a reason
+    gold_settlement = tables.read(spark, gold_paths[SETTLEMENT])
+    mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
+        find_orphan_orders(silver["order_lines"], orders=silver["orders"])
+    )
+    tables.overwrite(mismatches, gold_paths[MISMATCHES])
+    n_mismatches = tables.read(spark, gold_paths[MISMATCHES]).count()  # tiny table: cheap
+    if n_mismatches:
+        log.warning("gold: %d orders do not reconcile with payments - refunds; see %s", n_mismatches,
+                    gold_paths[MISMATCHES])
+
+    days = sorted(set(old_dates) | set(new_dates))
+    if incremental:
+        if days:
+            daily = to_sales_daily(gold_settlement.where(F.col("order_date").isin(days)))
+            tables.replace_where(daily, gold_paths[SALES_DAILY], _date_condition(days))
+    else:
+        tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
+
+    state_rows = [(name, int(v), as_of, ctx.summary.run_id) for name, v in sorted(versions.items())]
+    tables.overwrite(spark.createDataFrame(state_rows, STATE_SCHEMA), gold_paths[STATE])
+
+    ctx.summary.add_counts(SETTLEMENT, rows_written=lines_written)
+    ctx.summary.add_counts(MISMATCHES, rows_written=n_mismatches)
+    ctx.summary.details["gold"] = {
+        "mode": "incremental" if incremental else "full",
+        "as_of": as_of.isoformat(),
+        "silver_versions": versions,
+        "orders_resettled": orders_touched if incremental else "all",
+        "lines_settled": lines_written,
+        "sales_days_rebuilt": len(days) if incremental else "all",
+        "reconciliation_mismatches": n_mismatches,
+    }
+    log.info("gold: settled %d lines, rebuilt %s sales days, %d reconciliation mismatches",
+             lines_written, len(days) if incremental else "all", n_mismatches)

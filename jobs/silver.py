@@ -1,0 +1,311 @@
+"""`brandlake silver`: conform new bronze rows into typed silver tables behind data-quality gates.
+
+Per silver table, parents first: bronze rows appended since the last run (Delta streaming checkpoint
+under ``<lake.checkpoints>/silver/<table>``) → conform → flag exact duplicates and superseded versions
+→ gate (expectations/) → quarantine, MERGE into ``<lake.silver>/<table>`` (never rolling a key back to
+an older version) → ``dq_results``.
+
+Accounting, per table in the run summary (``tables["silver.<table>"]``), in the SILVER grain:
+``rows_read = rows_written + rows_quarantined + rows_duplicate`` where rows_read is the rows conform
+produced from the bronze rows read (one order event explodes into several order_lines; the bronze
+count itself is ``bronze_rows_read``), rows_written the rows the MERGE inserted or updated, and
+rows_duplicate the exact duplicates, versions superseded within the batch, and rows the MERGE left
+out because the table already held a newer version of the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from great_expectations.core import ExpectationSuite
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.config import Config, ConfigError
+from brandlake.runtime import JobContext
+from expectations.gate import RuleResult, gate, results_frame, severities_for
+from expectations.rules import Rule, rules_from_suite
+from expectations.suites import suite_for
+from transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
+
+log = logging.getLogger(__name__)
+
+# Built first: later tables' conform needs platform time zones.
+FIRST = ("platforms",)
+CONFORM_EXTRAS = ("_errors", "_raw", "_ingested_at")
+
+
+class ContractMismatchError(ValueError):
+    """A data contract names a column that its silver table (or a referenced table) does not have."""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tables", default=None,
+                   help="comma-separated silver tables to build (default: all, in dependency order)")
+
+
+def run(ctx: JobContext, args: argparse.Namespace) -> None:
+    from transforms.silver.registry import SILVER_TABLES, ConformContext
+
+    specs = select_tables(SILVER_TABLES, args.tables)
+    pii_key = resolve_pii_key(ctx.cfg, ctx.spark)
+
+    def conform_context(timezones: dict[str, str] | None) -> Any:
+        return ConformContext(pii_key=pii_key, reporting_currency=ctx.cfg.silver.reporting_currency,
+                              platform_timezones=timezones)
+
+    build_silver(ctx, specs, conform_context=conform_context)
+
+
+def select_tables(registry: Mapping[str, Any], names: str | None) -> list[Any]:
+    if not names:
+        return list(registry.values())
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in registry]
+    if unknown:
+        raise ValueError(f"--tables: unknown silver table(s) {unknown}; known: {sorted(registry)}")
+    return [registry[n] for n in wanted]
+
+
+def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
+    """The PII hash key from the environment; in local/test setups a generated key kept in the lake."""
+    env = cfg.silver.pii_key_env
+    if os.environ.get(env):
+        return os.environ[env]
+    if not cfg.silver.allow_local_pii_key:
+        raise ConfigError(f"environment variable {env} (the PII hash key) is not set and "
+                          "silver.allow_local_pii_key is false")
+    if not tables.is_local(cfg.lake.root):
+        raise ConfigError(f"environment variable {env} (the PII hash key) is not set; a local key file "
+                          f"is only kept for a local lake, not {cfg.lake.root}")
+    path = tables.local_path(cfg.lake.root) / "_secrets" / "pii_key"
+    if not path.exists():
+        tables.write_text(spark, str(path), secrets.token_hex(32))
+        path.chmod(0o600)
+    log.warning("%s is not set: using the local PII hash key in %s (never do this in production)", env, path)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def dependency_order(specs: Sequence[Any], rules: Mapping[str, Sequence[Rule]]) -> list[Any]:
+    """Referenced tables before the tables that reference them; platforms first; else registry order."""
+    by_name = {s.name: s for s in specs}
+    deps = {s.name: {r.ref_table for r in rules[s.name] if r.kind == "reference" and r.ref_table in by_name}
+            for s in specs}
+    for s in specs:
+        if s.name not in FIRST:
+            deps[s.name] |= {f for f in FIRST if f in by_name}
+    ordered: list[Any] = []
+    done: set[str] = set()
+    while len(ordered) < len(specs):
+        ready = [s for s in specs if s.name not in done and deps[s.name] <= done]
+        if not ready:
+            raise ContractMismatchError(f"silver tables reference each other in a cycle: {sorted(set(by_name) - done)}")
+        ordered.append(ready[0])
+        done.add(ready[0].name)
+    return ordered
+
+
+def _check_contract(spec: Any, rules: Sequence[Rule], specs: Mapping[str, Any]) -> None:
+    have = {f.name for f in spec.schema.fields}
+    for r in rules:
+        missing = [c for c in r.columns if c not in have and r.kind != "conform"]
+        if missing:
+            raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {missing}, "
+                                        f"not in the table's schema {sorted(have)}")
+        if r.kind == "reference" and r.ref_table in specs:
+            parent = {f.name for f in specs[r.ref_table].schema.fields}
+            gone = [p for _, p in r.ref_columns if p not in parent]
+            if gone:
+                raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {gone} "
+                                            f"in silver.{r.ref_table}")
+
+
+def build_silver(
+    ctx: JobContext,
+    specs: Sequence[Any],
+    *,
+    conform_context: Callable[[dict[str, str] | None], Any],
+    suites: Mapping[str, ExpectationSuite] | None = None,
+) -> None:
+    """Build ``specs`` (SilverTable-shaped: name, bronze, keys, version_col, schema, conform).
+
+    Every contract and severity is checked before any table is touched.
+    """
+    suites = {s.name: (suites or {}).get(s.name) or suite_for(s.name) for s in specs}
+    rules = {name: rules_from_suite(suite) for name, suite in suites.items()}
+    by_name = {s.name: s for s in specs}
+    severities = {}
+    for s in specs:
+        _check_contract(s, rules[s.name], by_name)
+        severities[s.name] = severities_for(ctx.cfg.dq, s.name, rules[s.name], keys=s.keys)
+
+    validations: list[tuple[ExpectationSuite, list[RuleResult]]] = []
+    timezones = platform_timezones(ctx.spark, ctx.cfg)
+    try:
+        for spec in dependency_order(specs, rules):
+            log.info("silver %s", spec.name)
+            with ctx.summary.stage(f"silver.{spec.name}"):
+                results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
+                                      conform_ctx=conform_context(timezones))
+            if results:
+                validations.append((suites[spec.name], results))
+            if spec.name == "platforms":
+                timezones = platform_timezones(ctx.spark, ctx.cfg)
+    finally:
+        if validations and ctx.cfg.dq.build_data_docs:
+            _data_docs(ctx, validations)
+
+
+def build_table(
+    ctx: JobContext, spec: Any, *, rules: Sequence[Rule], severities: Mapping[str, str], conform_ctx: Any
+) -> list[RuleResult] | None:
+    """Process the new bronze rows of one silver table; returns this run's rule results (None: no new rows)."""
+    cfg, spark, run_id = ctx.cfg, ctx.spark, ctx.summary.run_id
+    bronze_path = f"{cfg.lake.bronze}/{spec.bronze}"
+    if not tables.exists(spark, bronze_path):
+        log.warning("silver %s: bronze table %s does not exist yet; skipped", spec.name, bronze_path)
+        ctx.summary.details.setdefault("silver_skipped", []).append(spec.name)
+        return None
+    columns = [f.name for f in spec.schema.fields]
+    totals: dict[str, list] = {}
+
+    def handle(batch: DataFrame, batch_id: int) -> None:
+        started = time.perf_counter()
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        bronze_rows = batch.count()
+        conformed = spec.conform(batch, ctx=conform_ctx)
+        resolve = getattr(spec, "resolve", None)
+        if resolve is not None:  # e.g. orders: ordered_at = earliest event seen, across batches
+            silver_path = f"{cfg.lake.silver}/{spec.name}"
+            existing = tables.read(spark, silver_path) if tables.exists(spark, silver_path) else None
+            conformed = resolve(conformed, existing=existing, ctx=conform_ctx)
+        missing = [c for c in [*columns, *CONFORM_EXTRAS] if c not in conformed.columns]
+        if missing:
+            raise ContractMismatchError(f"conform of silver.{spec.name} did not produce column(s) {missing}")
+        flagged = conformed.transform(
+            with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns
+        ).persist()
+        try:
+            c = flagged.agg(
+                F.count(F.lit(1)).alias("rows"),
+                F.sum(F.col(IS_EXACT_DUP).cast("long")).alias("exact"),
+                F.sum(F.col(IS_SUPERSEDED).cast("long")).alias("superseded"),
+            ).first()
+            survivors = flagged.filter(~F.col(IS_EXACT_DUP) & ~F.col(IS_SUPERSEDED)).drop(IS_EXACT_DUP, IS_SUPERSEDED)
+            parents = {r.ref_table: _parent_rows(spark, cfg, r) for r in rules if r.kind == "reference"}
+            dq_started = time.perf_counter()
+            result = gate(survivors, table=spec.name, rules=rules, severities=severities, parents=parents)
+            try:
+                _record_results(ctx, spec.name, result.results, totals, now)
+                result.raise_if_failed()
+                if result.quarantined_count:
+                    tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
+                                            f"{cfg.lake.silver}/{spec.name}_quarantine", keys=["record_hash"])
+                dq_seconds = time.perf_counter() - dq_started
+                written, ignored = _publish(spark, f"{cfg.lake.silver}/{spec.name}", result.publishable(columns),
+                                            count=result.published_count, keys=spec.keys,
+                                            version_col=spec.version_col)
+            finally:
+                result.release()
+        finally:
+            flagged.unpersist()
+        ctx.summary.add_counts(
+            f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=written,
+            rows_quarantined=result.quarantined_count,
+            rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + ignored,
+        )
+        # the gate's share (rule evaluation, dq_results, quarantine) of the batch, for the run summary
+        seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(spec.name, {"batch": 0.0, "dq": 0.0})
+        seconds["batch"] = round(seconds["batch"] + time.perf_counter() - started, 3)
+        seconds["dq"] = round(seconds["dq"] + dq_seconds, 3)
+        log.info("silver %s batch %d: %s", spec.name, batch_id, ctx.summary.tables[f"silver.{spec.name}"])
+
+    tables.for_each_new_batch(spark, bronze_path, checkpoint=f"{cfg.lake.checkpoints}/silver/{spec.name}",
+                              handle=handle)
+    if not totals:
+        return None
+    return _totals_as_results(spec.name, totals)
+
+
+def _totals_as_results(table: str, totals: Mapping[str, list]) -> list[RuleResult]:
+    return [RuleResult(table, rule, sev, checked, unexpected) for rule, (sev, checked, unexpected) in totals.items()]
+
+
+def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict[str, list], now: dt.datetime) -> None:
+    """Cumulative results of this run (a run may take several micro-batches) → dq_results, summary."""
+    for r in results:
+        t = totals.setdefault(r.rule, [r.severity, 0, 0])
+        t[1] += r.checked_count
+        t[2] += r.unexpected_count
+    cumulative = _totals_as_results(table, totals)
+    frame = results_frame(ctx.spark, cumulative, run_id=ctx.summary.run_id, evaluated_at=now)
+    # replaces this run's rows of this table: idempotent per (run_id, table_name, rule)
+    where = " AND ".join(f"{k} = '{v}'" for k, v in (("run_id", _sql_str(ctx.summary.run_id)),
+                                                      ("table_name", _sql_str(table))))
+    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", where)
+    ctx.summary.details.setdefault("dq", {})[table] = [r.as_dict() for r in cumulative]
+
+
+def _sql_str(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _publish(
+    spark: SparkSession, path: str, df: DataFrame, *, count: int, keys: Sequence[str], version_col: str
+) -> tuple[int, int]:
+    """MERGE ``df`` (``count`` rows); returns (rows inserted or updated, rows left out as older)."""
+    before = tables.latest_version(spark, path)
+    if count == 0 and before is not None:
+        return 0, 0
+    tables.merge_upsert(df, path, keys=keys, newer_than=version_col)
+    after, op, m = tables.commit_metrics(spark, path)
+    if after == before:
+        return 0, count
+    if op == "MERGE":
+        written = m.get("numTargetRowsInserted", 0) + m.get("numTargetRowsUpdated", 0)
+    else:
+        written = m.get("numOutputRows", count)
+    return written, count - written
+
+
+def _parent_rows(spark: SparkSession, cfg: Config, rule: Rule) -> DataFrame:
+    path = f"{cfg.lake.silver}/{rule.ref_table}"
+    if tables.exists(spark, path):
+        return tables.read(spark, path)
+    log.warning("rule %s: silver.%s does not exist yet, so no reference can be found", rule.name, rule.ref_table)
+    schema = T.StructType([T.StructField(p, T.StringType(), True) for _, p in rule.ref_columns])
+    return spark.createDataFrame([], schema)
+
+
+def platform_timezones(spark: SparkSession, cfg: Config) -> dict[str, str] | None:
+    path = f"{cfg.lake.silver}/platforms"
+    if not tables.exists(spark, path):
+        return None
+    df = tables.read(spark, path)
+    if not {"platform_id", "timezone"} <= set(df.columns):
+        log.warning("silver.platforms has no platform_id/timezone columns; conform gets no time zones")
+        return None
+    return {r["platform_id"]: r["timezone"] for r in df.select("platform_id", "timezone").collect()
+            if r["platform_id"] is not None and r["timezone"] is not None}
+
+
+def _data_docs(ctx: JobContext, validations: Sequence[tuple[ExpectationSuite, list[RuleResult]]]) -> None:
+    target = ctx.cfg.lake.data_docs
+    if not tables.is_local(target):
+        log.warning("data docs are built only on a local lake; %s is not local", target)
+        return
+    from expectations.docs import build_data_docs, validation_result
+
+    now = dt.datetime.now(dt.UTC)
+    gx_results = [(suite, validation_result(suite, results, run_name=ctx.summary.run_id, evaluated_at=now))
+                  for suite, results in validations]
+    ctx.summary.details["data_docs"] = build_data_docs(gx_results, str(tables.local_path(target)))

@@ -1,0 +1,217 @@
+"""The data-quality gate: GX suites turned into one-pass Spark rules, severities from config, Data Docs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake.config import ConfigError, DqConfig, load_config
+from expectations import suites as S
+from expectations.gate import (
+    DQ_RESULTS,
+    DataQualityError,
+    RuleResult,
+    gate,
+    results_frame,
+    severities_for,
+    with_failed_rules,
+)
+from expectations.rules import UnsupportedExpectationError, rules_from_suite
+from transforms.dedupe import with_dedupe_flags
+
+MONEY = T.DecimalType(18, 2)
+LINES = T.StructType([
+    T.StructField("order_id", T.StringType()),
+    T.StructField("line_id", T.StringType()),
+    T.StructField("quantity", T.IntegerType()),
+    T.StructField("amount", MONEY),
+    T.StructField("list_amount", MONEY),
+    T.StructField("status", T.StringType()),
+    T.StructField("currency", T.StringType()),
+    T.StructField("_errors", T.ArrayType(T.StringType())),
+    T.StructField("_raw", T.StringType()),
+])
+ORDERS = T.StructType([T.StructField("order_id", T.StringType())])
+RESULT = T.StructType([T.StructField("line_id", T.StringType()), T.StructField("_failed_rules", T.ArrayType(T.StringType()))])
+
+
+def lines_suite():
+    return S._suite(
+        "lines",
+        S.unique("order_id", "line_id"),
+        S.not_null("order_id", "quantity"),
+        S.at_least("quantity", 1),
+        S.pair_at_least("list_amount", "amount"),
+        S.in_set("status", ["ok", "void"]),
+        S.matches("currency", S.CURRENCY_CODE),
+        S.references("orders", {"order_id": "order_id"}),
+    )
+
+
+def lines_df(spark):
+    d = Decimal
+    return spark.createDataFrame([
+        ("o1", "l1", 1, d("5.00"), d("6.00"), "ok", "CNY", [], "r1"),        # clean
+        ("o1", "l2", 0, d("7.00"), d("6.00"), "bad", "cny", [], "r2"),       # range, pair, set, regex
+        ("o1", "l2", 2, d("1.00"), None, "ok", "CNY", [], "r3"),             # same grain as r2
+        (None, "l4", None, None, None, None, None, ["cast:quantity"], "r4"),  # nulls + conform error
+        ("o9", "l5", 1, d("1.00"), d("1.00"), "void", "USD", [], "r5"),      # unknown order
+    ], LINES)
+
+
+def test_failed_rules_name_every_broken_rule_in_suite_order(spark):
+    rules = rules_from_suite(lines_suite())
+    orders = spark.createDataFrame([("o1",), ("o2",)], ORDERS)
+    actual = with_failed_rules(lines_df(spark), rules=rules, parents={"orders": orders}).select("line_id", "_failed_rules")
+    expected = spark.createDataFrame([
+        ("l1", []),
+        ("l2", ["unique_grain", "range_quantity", "range_list_amount_ge_amount", "in_set_status", "regex_currency"]),
+        ("l2", ["unique_grain"]),
+        ("l4", ["not_null_order_id", "not_null_quantity", "conform"]),
+        ("l5", ["ref_orders"]),
+    ], RESULT)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_rule_names_and_order_follow_the_contract():
+    assert S.rule_names(lines_suite()) == [
+        "unique_grain", "not_null_order_id", "not_null_quantity", "range_quantity", "range_list_amount_ge_amount",
+        "in_set_status", "regex_currency", "ref_orders", "conform",
+    ]
+
+
+def test_expectation_without_spark_translation_is_rejected():
+    import great_expectations as gx
+
+    suite = S._suite("x", gx.expectations.ExpectColumnMeanToBeBetween(column="a", min_value=0, meta={"rule": "mean_a"}))
+    with pytest.raises(UnsupportedExpectationError, match="mean_a"):
+        rules_from_suite(suite)
+
+
+SEVERITIES = {
+    "unique_grain": "quarantine", "not_null_order_id": "quarantine", "not_null_quantity": "quarantine",
+    "range_quantity": "warn", "range_list_amount_ge_amount": "warn", "in_set_status": "quarantine",
+    "regex_currency": "warn", "ref_orders": "warn", "conform": "quarantine",
+}
+
+
+def run_gate(spark, severities):
+    rules = rules_from_suite(lines_suite())
+    orders = spark.createDataFrame([("o1",)], ORDERS)
+    return gate(lines_df(spark), table="lines", rules=rules, severities=severities, parents={"orders": orders})
+
+
+def test_warn_keeps_rows_and_quarantine_moves_them_with_rule_names_and_raw_record(spark):
+    result = run_gate(spark, SEVERITIES)
+    try:
+        kept = result.publishable(["line_id", "_raw"])
+        assert_df_equality(kept, spark.createDataFrame([("l1", "r1"), ("l5", "r5")], "line_id string, _raw string"),
+                           ignore_row_order=True, ignore_nullable=True)
+        at = dt.datetime(2024, 1, 2, 3, 4, 5)
+        q = result.quarantined(keys=["order_id", "line_id"], run_id="run-1", at=at).drop("record_hash")
+        expected = spark.createDataFrame([
+            ("o1", "l2", ["unique_grain", "range_quantity", "range_list_amount_ge_amount", "in_set_status",
+                          "regex_currency"], "run-1", at, "r2"),
+            ("o1", "l2", ["unique_grain"], "run-1", at, "r3"),
+            (None, "l4", ["not_null_order_id", "not_null_quantity", "conform"], "run-1", at, "r4"),
+        ], "order_id string, line_id string, failed_rules array<string>, run_id string, quarantined_at timestamp, "
+           "raw_record string")
+        assert_df_equality(q, expected, ignore_row_order=True, ignore_nullable=True)
+        by_rule = {r.rule: (r.checked_count, r.unexpected_count) for r in result.results}
+        assert by_rule == {
+            "unique_grain": (5, 2), "not_null_order_id": (5, 1), "not_null_quantity": (5, 1), "range_quantity": (5, 1),
+            "range_list_amount_ge_amount": (5, 1), "in_set_status": (5, 1), "regex_currency": (5, 1),
+            "ref_orders": (5, 1), "conform": (5, 1),
+        }
+    finally:
+        result.release()
+
+
+def test_fail_severity_raises_naming_table_rule_and_counts(spark):
+    result = run_gate(spark, {**SEVERITIES, "regex_currency": "fail"})
+    try:
+        with pytest.raises(DataQualityError, match=r"lines .*rule regex_currency: 1 of 5 rows"):
+            result.raise_if_failed()
+    finally:
+        result.release()
+
+
+def test_results_frame_has_one_row_per_rule(spark):
+    at = dt.datetime(2024, 5, 6, 7, 8, 9)
+    actual = results_frame(spark, [RuleResult("lines", "conform", "quarantine", 5, 1),
+                                   RuleResult("lines", "unique_grain", "fail", 5, 0)], run_id="r", evaluated_at=at)
+    expected = spark.createDataFrame([("r", "lines", "conform", "quarantine", 5, 1, False, at),
+                                      ("r", "lines", "unique_grain", "fail", 5, 0, True, at)], DQ_RESULTS)
+    assert_df_equality(actual, expected, ignore_row_order=True)
+
+
+def test_rule_without_severity_is_a_config_error_naming_table_and_rule():
+    rules = rules_from_suite(lines_suite())
+    partial = {k: v for k, v in SEVERITIES.items() if k != "in_set_status"}
+    with pytest.raises(ConfigError, match=r"dq\.severities\.lines .*\['in_set_status'\]"):
+        severities_for(DqConfig(False, {"lines": partial}), "lines", rules, keys=["order_id", "line_id"])
+
+
+def test_conform_defaults_to_quarantine_and_grain_rules_cannot_be_warn():
+    rules = rules_from_suite(lines_suite())
+    no_conform = {k: v for k, v in SEVERITIES.items() if k != "conform"}
+    assert severities_for(DqConfig(False, {"lines": no_conform}), "lines", rules, keys=["order_id"])["conform"] == "quarantine"
+    with pytest.raises(ConfigError, match="not_null_order_id"):
+        severities_for(DqConfig(False, {"lines": {**SEVERITIES, "not_null_order_id": "warn"}}), "lines", rules,
+                       keys=["order_id", "line_id"])
+    with pytest.raises(ConfigError, match=r"\['typo_rule'\]"):
+        severities_for(DqConfig(False, {"lines": {**SEVERITIES, "typo_rule": "warn"}}), "lines", rules, keys=["order_id"])
+
+
+@pytest.mark.parametrize("table", sorted(S.SUITE_BUILDERS))
+def test_base_config_sets_a_severity_for_every_contract_rule(table):
+    suite = S.suite_for(table)
+    rules = rules_from_suite(suite)
+    keys = next(r.columns for r in rules if r.kind == "unique")
+    severities = severities_for(load_config("test").dq, table, rules, keys=keys)
+    assert list(severities) == S.rule_names(suite)
+
+
+def test_dedupe_flags_exact_duplicates_and_superseded_versions_but_never_bad_rows(spark):
+    schema = ("id string, v int, x string, _errors array<string>, _raw string, _ingested_at timestamp")
+    t0, t1 = dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)
+    df = spark.createDataFrame([
+        ("a", 1, "old", [], "a1", t0),
+        ("a", 2, "new", [], "a2", t0),
+        ("a", 2, "new", [], "a2-again", t1),   # same record delivered twice
+        ("a", 3, None, ["cast:x"], "a3", t0),  # newer but broken: kept for the gate, supersedes nothing
+        ("b", None, "nv", [], "b?", t0),       # no version: kept for the gate
+        ("b", 1, "b", [], "b1", t0),
+    ], schema)
+    actual = df.transform(with_dedupe_flags, keys=["id"], version_col="v", columns=["id", "v", "x"]).select(
+        "_raw", "_is_exact_dup", "_is_superseded")
+    expected = spark.createDataFrame([
+        ("a1", False, True), ("a2", False, False), ("a2-again", True, False), ("a3", False, False),
+        ("b?", False, False), ("b1", False, False),
+    ], "_raw string, _is_exact_dup boolean, _is_superseded boolean")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_data_docs_are_rendered_by_great_expectations(tmp_path):
+    from expectations.docs import build_data_docs, validation_result
+
+    suite = lines_suite()
+    results = [RuleResult("lines", r, s, 5, 1 if r == "conform" else 0) for r, s in SEVERITIES.items()]
+    vr = validation_result(suite, results, run_name="run-7", evaluated_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    assert (vr.success, vr.statistics["unsuccessful_expectations"]) == (False, 1)
+    index = build_data_docs([(suite, vr)], str(tmp_path / "docs"))
+    pages = list((tmp_path / "docs" / "validations" / "silver" / "lines" / "run-7").rglob("*.html"))
+    assert index.endswith("index.html") and len(pages) == 1
+    assert "1 unexpected values found. 20% of 5 total rows." in pages[0].read_text(encoding="utf-8")
+
+
+def test_spark_predicates_treat_null_as_not_checked(spark):
+    rules = rules_from_suite(S._suite("n", S.at_least("q", 1), S.in_set("s", ["a"])))
+    df = spark.createDataFrame([(None, None, [])], "q int, s string, _errors array<string>")
+    actual = with_failed_rules(df, rules=rules, parents={}).select(F.col("_failed_rules"))
+    assert_df_equality(actual, spark.createDataFrame([([],)], "_failed_rules array<string>"), ignore_nullable=True)

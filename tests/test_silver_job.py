@@ -1,0 +1,287 @@
+"""The silver job on tiny inline bronze tables: incremental, idempotent, gated, and accounting for every row.
+
+Two test-local silver tables stand in for the registry: ``makers`` (parent) and ``widgets`` (child,
+referencing makers, with a version column ``updated_at``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.config import ConfigError, load_config
+from brandlake.runtime import JobContext
+from brandlake.summary import RunSummary
+from expectations import suites as S
+from expectations.gate import DataQualityError
+from jobs import silver as job
+
+MONEY = T.DecimalType(18, 2)
+
+
+@dataclass(frozen=True)
+class Table:  # the shape of transforms.silver.registry.SilverTable
+    name: str
+    bronze: str
+    keys: tuple[str, ...]
+    version_col: str
+    schema: T.StructType
+    conform: Callable[..., DataFrame]
+    grain: str
+
+
+@dataclass(frozen=True)
+class Ctx:  # the shape of transforms.silver.registry.ConformContext
+    pii_key: str
+    reporting_currency: str
+    platform_timezones: dict[str, str] | None = None
+
+
+WIDGETS = T.StructType([
+    T.StructField("widget_id", T.StringType()), T.StructField("maker_id", T.StringType()),
+    T.StructField("price_amount", MONEY), T.StructField("status", T.StringType()),
+    T.StructField("updated_at", T.TimestampType()),
+])
+MAKERS = T.StructType([T.StructField("maker_id", T.StringType()), T.StructField("updated_at", T.TimestampType())])
+BRONZE_WIDGETS = "widget_id string, maker_id string, price string, status string, updated_at string, _ingested_at timestamp"
+BRONZE_MAKERS = "maker_id string, updated_at string, _ingested_at timestamp"
+
+
+def _with_raw(df: DataFrame, fields: list[str]) -> DataFrame:
+    return df.withColumn("_raw", F.to_json(F.struct(*fields)))
+
+
+def conform_widgets(bronze: DataFrame, *, ctx) -> DataFrame:
+    price = F.expr("try_cast(price AS DECIMAL(18,2))")
+    out = _with_raw(bronze, ["widget_id", "maker_id", "price", "status", "updated_at"]).select(
+        "widget_id", "maker_id", price.alias("price_amount"), "status",
+        F.expr("try_cast(updated_at AS TIMESTAMP)").alias("updated_at"),
+        F.filter(F.array(F.when(F.col("price").isNotNull() & price.isNull(), F.lit("cast:price"))),
+                 lambda e: e.isNotNull()).alias("_errors"),
+        "_raw", "_ingested_at",
+    )
+    return out
+
+
+def conform_makers(bronze: DataFrame, *, ctx) -> DataFrame:
+    return _with_raw(bronze, ["maker_id", "updated_at"]).select(
+        "maker_id", F.expr("try_cast(updated_at AS TIMESTAMP)").alias("updated_at"),
+        F.array().cast("array<string>").alias("_errors"), "_raw", "_ingested_at",
+    )
+
+
+SPECS = [
+    Table("widgets", "widget_events", ("widget_id",), "updated_at", WIDGETS, conform_widgets, "One row per widget."),
+    Table("makers", "makers", ("maker_id",), "updated_at", MAKERS, conform_makers, "One row per maker."),
+]
+SUITES = {
+    "widgets": S._suite(
+        "widgets", S.unique("widget_id"), S.not_null("widget_id", "updated_at"), S.at_least("price_amount", 0),
+        S.in_set("status", ["active", "retired"]), S.references("makers", {"maker_id": "maker_id"}),
+    ),
+    "makers": S._suite("makers", S.unique("maker_id"), S.not_null("maker_id")),
+}
+SEVERITIES = {
+    "widgets": {"unique_grain": "quarantine", "not_null_widget_id": "quarantine", "not_null_updated_at": "quarantine",
+                "range_price_amount": "quarantine", "in_set_status": "warn", "ref_makers": "warn",
+                "conform": "quarantine"},
+    "makers": {"unique_grain": "quarantine", "not_null_maker_id": "quarantine", "conform": "quarantine"},
+}
+
+
+def make_cfg(tmp_path, **severity_changes):
+    sev = {t: dict(r) for t, r in SEVERITIES.items()}
+    for rule, s in severity_changes.items():
+        sev["widgets"][rule] = s
+    return load_config("test", overrides={
+        "lake": {"root": str(tmp_path / "lake")},
+        "dq": {"build_data_docs": False, "severities": sev},
+    })
+
+
+T0 = dt.datetime(2024, 3, 1, 12, 0)
+
+
+def put_bronze(spark, cfg, source, rows, schema, *, batch):
+    tables.append_once(spark.createDataFrame(rows, schema), f"{cfg.lake.bronze}/{source}", app_id=source, version=batch)
+
+
+WIDGETS_ONLY = SPECS[:1]
+
+
+def run_silver(spark, cfg, run_id, specs=SPECS) -> RunSummary:
+    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id=run_id, command="silver", env="test"))
+    job.build_silver(ctx, specs, conform_context=lambda tz: Ctx("k", "CNY", tz), suites=SUITES)
+    return ctx.summary
+
+
+FIRST_WIDGETS = [
+    ("w1", "m1", "5.00", "active", "2024-03-01 10:00:00", T0),
+    ("w1", "m1", "6.00", "active", "2024-03-01 11:00:00", T0),   # newer version of w1
+    ("w1", "m1", "6.00", "active", "2024-03-01 11:00:00", T0 + dt.timedelta(minutes=1)),  # delivered twice
+    ("w2", "m1", "abc", "active", "2024-03-01 10:00:00", T0),    # bad price -> conform
+    ("w3", "m9", "1.00", "odd", "2024-03-01 10:00:00", T0),      # unknown maker, odd status -> warn, kept
+    (None, "m1", "2.00", "active", "2024-03-01 10:00:00", T0),   # no key -> quarantine
+]
+
+
+def seed(spark, cfg):
+    put_bronze(spark, cfg, "makers", [("m1", "2024-01-01 00:00:00", T0)], BRONZE_MAKERS, batch=0)
+    put_bronze(spark, cfg, "widget_events", FIRST_WIDGETS, BRONZE_WIDGETS, batch=0)
+
+
+def ts(s):
+    return dt.datetime.fromisoformat(s)
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, tmp_path_factory):
+    """One silver run over makers + widgets, shared by the tests that only read its outcome."""
+    cfg = make_cfg(tmp_path_factory.mktemp("first"))
+    seed(spark, cfg)
+    return cfg, run_silver(spark, cfg, "run-1")
+
+
+def test_silver_publishes_warns_quarantines_and_accounts_for_every_row(spark, first_run):
+    cfg, summary = first_run
+
+    silver = tables.read(spark, f"{cfg.lake.silver}/widgets")
+    expected = spark.createDataFrame([
+        ("w1", "m1", Decimal("6.00"), "active", ts("2024-03-01 11:00:00")),
+        ("w3", "m9", Decimal("1.00"), "odd", ts("2024-03-01 10:00:00")),
+    ], WIDGETS)
+    assert_df_equality(silver, expected, ignore_row_order=True, ignore_nullable=True)
+
+    quarantine = tables.read(spark, f"{cfg.lake.silver}/widgets_quarantine").drop("quarantined_at", "record_hash")
+    expected_q = spark.createDataFrame([
+        ("w2", ["conform"], "run-1",
+         '{"widget_id":"w2","maker_id":"m1","price":"abc","status":"active","updated_at":"2024-03-01 10:00:00"}'),
+        (None, ["not_null_widget_id"], "run-1",
+         '{"maker_id":"m1","price":"2.00","status":"active","updated_at":"2024-03-01 10:00:00"}'),
+    ], "widget_id string, failed_rules array<string>, run_id string, raw_record string")
+    assert_df_equality(quarantine, expected_q, ignore_row_order=True, ignore_nullable=True)
+
+    counts = summary.tables["silver.widgets"]
+    # 6 read = 2 written (w1, w3) + 2 quarantined (w2, no key) + 2 merged away (w1's old version, w1 twice)
+    assert counts == {"bronze_rows_read": 6, "rows_read": 6, "rows_written": 2, "rows_quarantined": 2,
+                      "rows_duplicate": 2}
+    assert counts["rows_read"] == counts["rows_written"] + counts["rows_quarantined"] + counts["rows_duplicate"]
+
+
+def test_dq_results_hold_one_row_per_table_and_rule_of_the_run(spark, first_run):
+    cfg, summary = first_run
+    actual = tables.read(spark, f"{cfg.lake.silver}/dq_results").drop("evaluated_at")
+    rows = [("makers", r, "quarantine", 1, 0, True) for r in ("unique_grain", "not_null_maker_id", "conform")] + [
+        ("widgets", "unique_grain", "quarantine", 4, 0, True),
+        ("widgets", "not_null_widget_id", "quarantine", 4, 1, False),
+        ("widgets", "not_null_updated_at", "quarantine", 4, 0, True),
+        ("widgets", "range_price_amount", "quarantine", 4, 0, True),
+        ("widgets", "in_set_status", "warn", 4, 1, False),
+        ("widgets", "ref_makers", "warn", 4, 1, False),
+        ("widgets", "conform", "quarantine", 4, 1, False),
+    ]
+    expected = spark.createDataFrame(
+        [("run-1", *r) for r in rows],
+        "run_id string, table_name string, rule string, severity string, checked_count long, "
+        "unexpected_count long, passed boolean",
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+    assert [r["rule"] for r in summary.details["dq"]["widgets"]] == list(SEVERITIES["widgets"])
+
+
+def test_rerun_without_new_bronze_changes_nothing(spark, first_run):
+    cfg, _ = first_run
+    versions = [tables.latest_version(spark, f"{cfg.lake.silver}/{t}") for t in ("widgets", "widgets_quarantine")]
+    summary = run_silver(spark, cfg, "run-2")
+    assert summary.tables == {}
+    assert [tables.latest_version(spark, f"{cfg.lake.silver}/{t}") for t in ("widgets", "widgets_quarantine")] == versions
+
+
+def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tmp_path):
+    late = [
+        ("w1", "m1", "4.00", "active", "2024-03-01 09:00:00", T0 + dt.timedelta(days=1)),   # older: must not win
+        ("w3", "m1", "1.50", "retired", "2024-03-02 10:00:00", T0 + dt.timedelta(days=1)),  # newer: wins
+        ("w2", "m1", "abc", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),   # same bad record again
+    ]
+    incremental = make_cfg(tmp_path / "a")
+    seed(spark, incremental)
+    run_silver(spark, incremental, "run-1", WIDGETS_ONLY)
+    put_bronze(spark, incremental, "widget_events", late, BRONZE_WIDGETS, batch=1)
+    summary = run_silver(spark, incremental, "run-2", WIDGETS_ONLY)
+
+    clean = make_cfg(tmp_path / "b")
+    put_bronze(spark, clean, "widget_events", FIRST_WIDGETS + late, BRONZE_WIDGETS, batch=0)
+    run_silver(spark, clean, "run-1", WIDGETS_ONLY)
+
+    for table, drop in (("widgets", []), ("widgets_quarantine", ["quarantined_at", "record_hash", "run_id"])):
+        a = tables.read(spark, f"{incremental.lake.silver}/{table}").drop(*drop)
+        b = tables.read(spark, f"{clean.lake.silver}/{table}").drop(*drop)
+        assert_df_equality(a, b, ignore_row_order=True)
+    assert tables.read(spark, f"{incremental.lake.silver}/widgets").where("widget_id = 'w1'").first()[
+        "price_amount"] == Decimal("6.00")
+    # run 2: 3 read = 1 written (w3) + 1 quarantined (w2 again) + 1 left out by the MERGE (w1's older version)
+    assert summary.tables["silver.widgets"] == {"bronze_rows_read": 3, "rows_read": 3, "rows_written": 1,
+                                                "rows_quarantined": 1, "rows_duplicate": 1}
+
+
+def test_fail_severity_blocks_publishing_keeps_the_previous_version_and_retries_the_batch(spark, tmp_path):
+    cfg = make_cfg(tmp_path)
+    seed(spark, cfg)
+    run_silver(spark, cfg, "run-1", WIDGETS_ONLY)
+    path = f"{cfg.lake.silver}/widgets"
+    before_version, before = tables.latest_version(spark, path), tables.read(spark, path).collect()
+    put_bronze(spark, cfg, "widget_events", [("w4", "m1", "-3.00", "active", "2024-03-02 00:00:00", T0)],
+               BRONZE_WIDGETS, batch=1)
+    strict = make_cfg(tmp_path, range_price_amount="fail")
+    with pytest.raises(DataQualityError, match=r"widgets .*rule range_price_amount: 1 of 1 rows"):
+        run_silver(spark, strict, "run-2", WIDGETS_ONLY)
+    assert tables.latest_version(spark, path) == before_version
+    assert_df_equality(tables.read(spark, path), spark.createDataFrame(before, WIDGETS), ignore_row_order=True,
+                       ignore_nullable=True)
+    # the failed batch was not marked done: with a quarantine severity the next run takes it again
+    summary = run_silver(spark, cfg, "run-3", WIDGETS_ONLY)
+    assert summary.tables["silver.widgets"]["rows_quarantined"] == 1
+
+
+def test_rule_without_severity_stops_the_job_before_any_table_is_built(spark, tmp_path):
+    sev = {t: dict(r) for t, r in SEVERITIES.items()}
+    del sev["widgets"]["in_set_status"]
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
+                                         "dq": {"build_data_docs": False, "severities": sev}})
+    seed(spark, cfg)
+    with pytest.raises(ConfigError, match=r"dq\.severities\.widgets .*in_set_status"):
+        run_silver(spark, cfg, "run-1")
+    assert not tables.exists(spark, f"{cfg.lake.silver}/makers")
+
+
+def test_parents_are_built_before_the_tables_that_reference_them():
+    from expectations.rules import rules_from_suite
+
+    platforms = Table("platforms", "platforms", ("platform_id",), "updated_at", MAKERS, conform_makers, "")
+    ordered = job.dependency_order([*SPECS, platforms], {
+        "widgets": rules_from_suite(SUITES["widgets"]), "makers": [], "platforms": [],
+    })
+    assert [s.name for s in ordered] == ["platforms", "makers", "widgets"]
+
+
+def test_pii_key_comes_from_env_else_a_reused_local_key_else_an_error(spark, tmp_path, monkeypatch):
+    cfg = make_cfg(tmp_path)
+    monkeypatch.setenv(cfg.silver.pii_key_env, "from-env")
+    assert job.resolve_pii_key(cfg, spark) == "from-env"
+    monkeypatch.delenv(cfg.silver.pii_key_env)
+    first = job.resolve_pii_key(cfg, spark)
+    assert len(first) == 64 and job.resolve_pii_key(cfg, spark) == first
+    assert (tmp_path / "lake" / "_secrets" / "pii_key").read_text().strip() == first
+    strict = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake2")},
+                                            "silver": {"allow_local_pii_key": False}})
+    with pytest.raises(ConfigError, match=cfg.silver.pii_key_env):
+        job.resolve_pii_key(strict, spark)

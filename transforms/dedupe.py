@@ -1,0 +1,51 @@
+"""Flag conformed silver rows that a batch merges away: exact duplicates and superseded versions.
+
+Rows are flagged, not filtered, so one aggregation can account for every row read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import reduce
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+IS_EXACT_DUP = "_is_exact_dup"
+IS_SUPERSEDED = "_is_superseded"
+
+
+def has_errors(errors: str = "_errors") -> Column:
+    return F.coalesce(F.size(errors) > 0, F.lit(False))
+
+
+def _all_present(columns: Sequence[str]) -> Column:
+    return reduce(lambda a, b: a & b, [F.col(c).isNotNull() for c in columns])
+
+
+def with_dedupe_flags(
+    df: DataFrame, *, keys: Sequence[str], version_col: str, columns: Sequence[str]
+) -> DataFrame:
+    """Add ``_is_exact_dup`` and ``_is_superseded`` (both non-null booleans).
+
+    Exact duplicate: same ``columns`` values and ``_errors`` as an earlier-ingested row (rows with
+    conform errors must also share ``_raw``, since their typed columns may be all null).
+    Superseded: a clean row (no errors, keys and version present) whose ``version_col`` is lower
+    than the latest clean version of its key. Rows with errors, null keys or a null version are
+    never superseded: they stay for the quality gate, which quarantines them with a reason.
+    Ties on the latest version are kept too, so the grain uniqueness rule sees them.
+    """
+    missing = [c for c in [*columns, *keys, version_col, "_errors", "_raw", "_ingested_at"] if c not in df.columns]
+    if missing:
+        raise ValueError(f"with_dedupe_flags: input lacks column(s) {sorted(set(missing))}")
+    errors = has_errors()
+    identity = F.sha2(
+        F.to_json(F.struct(*[F.col(c) for c in columns], F.col("_errors"),
+                           F.when(errors, F.col("_raw")).alias("_raw"))),
+        256,
+    )
+    first_seen = Window.partitionBy(identity).orderBy(F.col("_ingested_at").asc_nulls_last(), F.col("_raw"))
+    out = df.withColumn(IS_EXACT_DUP, F.row_number().over(first_seen) > 1)
+    collapsible = ~errors & _all_present([*keys, version_col]) & ~F.col(IS_EXACT_DUP)
+    latest = F.max(F.when(collapsible, F.col(version_col))).over(Window.partitionBy(*keys))
+    return out.withColumn(IS_SUPERSEDED, F.coalesce(collapsible & (F.col(version_col) < latest), F.lit(False)))

@@ -1,0 +1,338 @@
+"""Shared machinery of the silver conform transforms: typed parsing that never raises, error tagging.
+
+Each silver table's ``conform(bronze_df, *, ctx)`` is built from the same three steps:
+``prepare`` (check the bronze columns, keep the original record as ``_raw``), ``with_fields`` (parse
+text into typed columns, naming every failure in ``_errors``) and ``finish`` (select the table's
+schema plus the technical columns ``_errors``, ``_raw``, ``_ingested_at``).
+
+Error names in ``_errors``: ``corrupt_record``, ``missing:<col>`` (required value absent),
+``cast:<col>`` (text present but not castable), ``unknown_enum:<col>`` (value outside ``ENUMS``),
+``invalid:<col>`` (castable but not a valid value, e.g. a currency that is not 3 letters),
+``malformed:<col>`` (a nested JSON array that cannot be parsed).
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from transforms.landing import SOURCES
+
+log = logging.getLogger(__name__)
+
+MONEY = T.DecimalType(18, 2)
+TECHNICAL_BRONZE_COLUMNS = ("_corrupt_record", "_source_file", "_landing_batch", "_ingested_at", "_run_id")
+OUTPUT_TECHNICAL_COLUMNS = ("_errors", "_raw", "_ingested_at")
+_CORRUPT = "_is_corrupt"
+
+Parser = Callable[[Column], Column]
+
+
+class BronzeSchemaError(ValueError):
+    """A bronze frame handed to a conform transform lacks columns the landing contract promises."""
+
+
+@dataclass(frozen=True)
+class ConformContext:
+    pii_key: str                   # secret key for keyed hashes (job reads it from the environment)
+    reporting_currency: str
+    platform_timezones: dict[str, str] | None = None  # platform_id -> IANA tz (job loads from silver platforms); None = UTC
+
+
+def extend(schema: T.StructType, *fields: tuple[str, T.DataType, bool]) -> T.StructType:
+    """``schema`` with ``fields`` appended at the end (silver may carry more than gold relies on)."""
+    return T.StructType(list(schema.fields) + [T.StructField(n, t, nullable) for n, t, nullable in fields])
+
+
+def struct_schema(*fields: tuple[str, T.DataType, bool]) -> T.StructType:
+    return T.StructType([T.StructField(n, t, nullable) for n, t, nullable in fields])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Column -> Column parsers. Each returns null for blank input and never raises under ANSI mode.
+
+
+def blank(col: Column) -> Column:
+    return col.isNull() | (F.trim(col) == "")
+
+
+def text(col: Column) -> Column:
+    return F.when(~blank(col), F.trim(col))
+
+
+def lower(col: Column) -> Column:
+    return F.lower(text(col))
+
+
+def upper(col: Column) -> Column:
+    return F.upper(text(col))
+
+
+def timestamp(col: Column) -> Column:
+    """ISO-8601 text → UTC TIMESTAMP. An offset (``+08:00``, ``Z``) is honoured; text without one is UTC.
+
+    Text without an offset gets ``Z`` appended so the result does not depend on the session time zone.
+    """
+    s = F.upper(text(col))
+    has_zone = s.rlike(r":\d{2}(\.\d+)?\s*(Z|UTC|GMT|[+-]\d{1,2}(:?\d{2})?)$")
+    date_only = s.rlike(r"^\d{4}-\d{1,2}-\d{1,2}$")
+    utc_text = (
+        F.when(has_zone, s)
+        .when(date_only, F.concat(s, F.lit("T00:00:00Z")))
+        .otherwise(F.concat(s, F.lit("Z")))
+    )
+    return utc_text.try_cast(T.TimestampType())
+
+
+def date(col: Column) -> Column:
+    return text(col).try_cast(T.DateType())
+
+
+def decimal(precision: int, scale: int) -> Parser:
+    """Decimal text → DECIMAL(precision, scale); extra decimals are rounded half-up by the cast."""
+    def parse(col: Column) -> Column:
+        return text(col).try_cast(T.DecimalType(precision, scale))
+    return parse
+
+
+money = decimal(18, 2)
+
+
+def integer(col: Column) -> Column:
+    """Integral text (``"3"``, ``"3.0"``) → INT; ``"3.5"`` or an out-of-range value → null."""
+    d = text(col).try_cast(T.DecimalType(38, 6))
+    return F.when((d == F.floor(d)) & d.between(-(2**31), 2**31 - 1), d.try_cast(T.IntegerType()))
+
+
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+
+
+def boolean(col: Column) -> Column:
+    s = lower(col)
+    return F.when(s.isin(*_TRUE), F.lit(True)).when(s.isin(*_FALSE), F.lit(False))
+
+
+def _map_literal(mapping: Mapping[str, str]) -> Column:
+    pairs = [F.lit(x) for kv in sorted(mapping.items()) for x in kv]
+    return F.create_map(*pairs)
+
+
+def mapped(col: Column, mapping: Mapping[str, str]) -> Column:
+    """``mapping[col]`` when present, else ``col`` itself."""
+    if not mapping:
+        return col
+    return F.coalesce(F.try_element_at(_map_literal(mapping), col), col)
+
+
+def enum(synonyms: Mapping[str, str] | None = None) -> Parser:
+    """Lower-case, trimmed, spaces/hyphens → ``_``, then obvious synonyms mapped to the canonical value."""
+    def parse(col: Column) -> Column:
+        s = F.regexp_replace(lower(col), r"[\s\-]+", "_")
+        return mapped(s, synonyms or {})
+    return parse
+
+
+CURRENCY_ALIASES = {"RMB": "CNY", "￥": "CNY", "¥": "CNY", "US$": "USD"}
+
+
+def currency(col: Column) -> Column:
+    """Upper-case ISO 4217 code; ``RMB`` → ``CNY``."""
+    return mapped(upper(col), CURRENCY_ALIASES)
+
+
+def is_currency_code(col: Column) -> Column:
+    return col.rlike(r"^[A-Z]{3}$")
+
+
+COUNTRY_ALIASES = {
+    "CHINA": "CN", "PRC": "CN", "中国": "CN", "USA": "US", "UNITED STATES": "US", "UK": "GB",
+    "UNITED KINGDOM": "GB", "JAPAN": "JP", "SOUTH KOREA": "KR", "KOREA": "KR", "GERMANY": "DE",
+    "FRANCE": "FR", "SINGAPORE": "SG", "MALAYSIA": "MY", "THAILAND": "TH", "INDONESIA": "ID",
+    "VIETNAM": "VN", "PHILIPPINES": "PH", "AUSTRALIA": "AU", "HONG KONG": "HK", "TAIWAN": "TW",
+    "CANADA": "CA", "CHN": "CN", "JPN": "JP", "KOR": "KR", "GBR": "GB", "DEU": "DE",
+}
+
+
+def country(col: Column) -> Column:
+    """Upper-case ISO 3166 alpha-2 code; common names and alpha-3 codes mapped."""
+    return mapped(F.regexp_replace(upper(col), r"\s+", " "), COUNTRY_ALIASES)
+
+
+def is_country_code(col: Column) -> Column:
+    return col.rlike(r"^[A-Z]{2}$")
+
+
+VALID_TIMEZONES = frozenset(zoneinfo.available_timezones())
+
+
+def is_timezone(col: Column) -> Column:
+    return col.isin(*sorted(VALID_TIMEZONES)) | col.rlike(r"^(UTC|GMT)?[+-]\d{2}:\d{2}$")
+
+
+def json_text(col: Column) -> Column:
+    return text(col)
+
+
+def positive(col: Column) -> Column:
+    return col > 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Time zones
+
+
+def usable_timezones(platform_timezones: Mapping[str, str] | None) -> dict[str, str]:
+    """The platform → tz map without entries Spark would reject (those platforms fall back to UTC)."""
+    good = {}
+    for platform, tz in (platform_timezones or {}).items():
+        if tz in VALID_TIMEZONES:
+            good[platform] = tz
+        else:
+            log.warning("platform %s has unknown time zone %r; its local dates use UTC", platform, tz)
+    return good
+
+
+def local_date(ts: Column, platform: Column, platform_timezones: Mapping[str, str] | None) -> Column:
+    """The calendar date of UTC instant ``ts`` in the platform's time zone (UTC when unknown).
+
+    ``from_utc_timestamp`` shifts the instant by the zone's offset; the date is then taken from the
+    epoch micros, so the result does not depend on the session time zone.
+    """
+    tzs = usable_timezones(platform_timezones)
+    if not tzs:
+        shifted = ts
+    else:
+        tz = F.coalesce(F.try_element_at(_map_literal(tzs), platform), F.lit("UTC"))
+        shifted = F.from_utc_timestamp(ts, tz)
+    return F.date_from_unix_date(F.floor(F.unix_micros(shifted) / F.lit(86_400_000_000)).cast("int"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Frame steps
+
+
+@dataclass(frozen=True)
+class Field:
+    """How one output column is parsed from a bronze column (or a nested path like ``_line.quantity``)."""
+
+    name: str
+    parse: Parser = text
+    src: str | None = None
+    allowed: tuple[str, ...] | None = None          # enum values; others → unknown_enum:<name>
+    valid: Callable[[Column], Column] | None = None  # predicate on the parsed value; false → invalid:<name>
+    required: bool | None = None                    # default: the schema column is not nullable
+
+    @property
+    def source(self) -> str:
+        return self.src or self.name
+
+
+def require_columns(df: DataFrame, needed: Sequence[str], what: str) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise BronzeSchemaError(f"{what} lacks column(s) {missing}; found {df.columns}")
+
+
+def prepare(
+    bronze: DataFrame,
+    *,
+    source: str,
+    optional: Sequence[str] = (),
+    redact: Mapping[str, Parser] | None = None,
+) -> DataFrame:
+    """Check the bronze columns, add ``_raw`` (the record as JSON, PII redacted), an empty ``_errors``.
+
+    ``optional`` fields (schema drift) that are absent become null text. ``redact`` maps a PII column
+    to a Column → Column function whose result replaces the value inside ``_raw``.
+    """
+    require_columns(bronze, [*SOURCES[source].fields, *TECHNICAL_BRONZE_COLUMNS], f"bronze {source}")
+    redact = redact or {}
+    raw = F.to_json(F.struct(*[
+        redact[c](F.col(c)).alias(c) if c in redact else F.col(c) for c in bronze.columns
+    ]))
+    df = bronze.withColumns({
+        "_raw": raw,
+        _CORRUPT: F.col("_corrupt_record").isNotNull(),
+        "_errors": F.array().cast(T.ArrayType(T.StringType())),
+    })
+    absent = {c: F.lit(None).cast(T.StringType()) for c in optional if c not in bronze.columns}
+    return df.withColumns(absent) if absent else df
+
+
+def errors_if(*pairs: tuple[Column, str | Column]) -> Column:
+    """ARRAY<STRING> of the names whose condition holds (null conditions count as false)."""
+    if not pairs:
+        return F.array().cast(T.ArrayType(T.StringType()))
+    tagged = [F.when(F.coalesce(cond, F.lit(False)), name if isinstance(name, Column) else F.lit(name))
+              for cond, name in pairs]
+    return F.filter(F.array(*tagged), lambda x: x.isNotNull())
+
+
+def with_errors(df: DataFrame, *pairs: tuple[Column, str | Column]) -> DataFrame:
+    """Append the names of the conditions that hold to ``_errors``."""
+    return df.withColumn("_errors", F.concat(F.col("_errors"), errors_if(*pairs)))
+
+
+def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType) -> DataFrame:
+    """Add each field's typed column (replacing a bronze column of the same name) and tag failures."""
+    values: dict[str, Column] = {}
+    checks: list[tuple[Column, str]] = []
+    for f in fields:
+        raw = F.col(f.source)
+        value = f.parse(raw)
+        values[f.name] = value
+        required = f.required if f.required is not None else (
+            f.name in schema.fieldNames() and not schema[f.name].nullable
+        )
+        if required:
+            checks.append((blank(raw), f"missing:{f.name}"))
+        checks.append((~blank(raw) & value.isNull(), f"cast:{f.name}"))
+        if f.allowed is not None:
+            checks.append((value.isNotNull() & ~value.isin(*f.allowed), f"unknown_enum:{f.name}"))
+        if f.valid is not None:
+            checks.append((value.isNotNull() & ~f.valid(value), f"invalid:{f.name}"))
+    kept = [F.col(c) for c in df.columns if c not in values and c != "_errors"]
+    new_errors = F.concat(F.col("_errors"), errors_if(*checks))
+    return df.select(*kept, *[v.alias(n) for n, v in values.items()], new_errors.alias("_errors"))
+
+
+def finish(df: DataFrame, schema: T.StructType) -> DataFrame:
+    """The schema's columns in order (types as declared, nullability relaxed) plus the technical columns.
+
+    A corrupt bronze row carries exactly ``["corrupt_record"]``; other error lists are de-duplicated.
+    """
+    require_columns(df, schema.fieldNames(), "conformed frame")
+    cols = []
+    for f in schema.fields:
+        c = F.col(f.name)
+        cols.append((c if df.schema[f.name].dataType == f.dataType else c.try_cast(f.dataType)).alias(f.name))
+    errors = (
+        F.when(F.col(_CORRUPT), F.array(F.lit("corrupt_record")))
+        .otherwise(F.array_distinct(F.col("_errors")))
+    )
+    return df.select(*cols, errors.alias("_errors"), "_raw", "_ingested_at")
+
+
+def conform_simple(
+    bronze: DataFrame,
+    *,
+    source: str,
+    fields: Sequence[Field],
+    schema: T.StructType,
+    derived: Mapping[str, Column] | None = None,
+    optional: Sequence[str] = (),
+    redact: Mapping[str, Parser] | None = None,
+) -> DataFrame:
+    """prepare → with_fields → derived columns (expressions over the typed fields) → finish."""
+    df = prepare(bronze, source=source, optional=optional, redact=redact)
+    df = with_fields(df, fields, schema=schema)
+    if derived:
+        df = df.withColumns(dict(derived))
+    return finish(df, schema)

@@ -1,0 +1,221 @@
+"""Fixed reference data of the synthetic world: platforms, regions, categories, calendars, text templates."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+# platform_id, name, market, country, currency, timezone, language, id prefix
+PLATFORMS = [
+    ("tmall", "Tmall", "domestic", "CN", "CNY", "Asia/Shanghai", "zh", "TM"),
+    ("jd", "JD.com", "domestic", "CN", "CNY", "Asia/Shanghai", "zh", "JD"),
+    ("amazon_us", "Amazon US", "cross_border", "US", "USD", "America/New_York", "en", "AU"),
+    ("amazon_de", "Amazon DE", "cross_border", "DE", "EUR", "Europe/Berlin", "de", "AD"),
+    ("amazon_uk", "Amazon UK", "cross_border", "GB", "GBP", "Europe/London", "en", "AK"),
+    ("rakuten", "Rakuten Ichiba", "cross_border", "JP", "JPY", "Asia/Tokyo", "ja", "RK"),
+]
+PLATFORM_IDS = [p[0] for p in PLATFORMS]
+CURRENCIES = ["CNY", "EUR", "GBP", "JPY", "USD"]
+
+# units per USD around which the daily fx rates move
+BASE_RATE = {"CNY": 7.15, "EUR": 0.92, "GBP": 0.79, "JPY": 150.0, "USD": 1.0}
+# charm pricing per currency: ceil(x / step) * step - minus
+PRICE_STEP = {"CNY": "10", "EUR": "1", "GBP": "1", "JPY": "100", "USD": "1"}
+PRICE_MINUS = {"CNY": "1", "EUR": "0.05", "GBP": "0.01", "JPY": "20", "USD": "0.01"}
+SHIPPING_FEE = {"CNY": "10.00", "EUR": "3.99", "GBP": "3.49", "JPY": "550.00", "USD": "5.99"}
+FREE_SHIPPING_FROM = {"CNY": "99.00", "EUR": "39.00", "GBP": "35.00", "JPY": "3980.00", "USD": "35.00"}
+# promotion money per currency: threshold "T off A", coupon "T off A", cross-shop "T off A", presale X/Y
+PROMO_MONEY = {
+    "CNY": dict(thr=("300", "50"), cpn=("199", "30"), xs=("400", "50"), presale=("50", "100")),
+    "USD": dict(thr=("50", "8"), cpn=("40", "5"), xs=("60", "7"), presale=("10", "20")),
+    "EUR": dict(thr=("50", "7"), cpn=("40", "5"), xs=("60", "7"), presale=("10", "20")),
+    "GBP": dict(thr=("40", "6"), cpn=("30", "4"), xs=("50", "6"), presale=("8", "15")),
+    "JPY": dict(thr=("5000", "800"), cpn=("4000", "500"), xs=("6000", "700"), presale=("1000", "2000")),
+}
+PRICE_FACTOR = {"tmall": 1.0, "jd": 0.98, "amazon_us": 1.1, "amazon_de": 1.12, "amazon_uk": 1.1, "rakuten": 1.15}
+
+# person home countries and which platforms they hold accounts on: (platform, probability); first is primary
+COUNTRY_WEIGHTS = [("CN", 55), ("US", 15), ("DE", 8), ("GB", 8), ("JP", 8), ("FR", 6)]
+ACCOUNT_PROB = {
+    "CN": [("tmall", 1.0), ("jd", 0.45)],
+    "US": [("amazon_us", 1.0), ("amazon_uk", 0.06)],
+    "DE": [("amazon_de", 1.0), ("amazon_uk", 0.2)],
+    "GB": [("amazon_uk", 1.0), ("amazon_de", 0.2)],
+    "JP": [("rakuten", 1.0), ("amazon_us", 0.15)],
+    "FR": [("amazon_de", 1.0), ("amazon_uk", 0.1)],
+}
+COUNTRY_CODE = {"CN": "86", "US": "1", "DE": "49", "GB": "44", "JP": "81", "FR": "33"}
+# (province, city, local address prefix); favourite category of the region in the last slot
+REGIONS = {
+    "CN": [("Zhejiang", "Hangzhou", "浙江省杭州市", "beauty"), ("Guangdong", "Guangzhou", "广东省广州市", "beauty"),
+           ("Guangdong", "Shenzhen", "广东省深圳市", "electronics"), ("Shanghai", "Shanghai", "上海市", "beauty"),
+           ("Beijing", "Beijing", "北京市", "apparel"), ("Sichuan", "Chengdu", "四川省成都市", "shoes"),
+           ("Jiangsu", "Nanjing", "江苏省南京市", "home"), ("Heilongjiang", "Harbin", "黑龙江省哈尔滨市", "apparel")],
+    "US": [("California", "Los Angeles", "", "sports"), ("New York", "New York", "", "apparel"),
+           ("Texas", "Houston", "", "home"), ("Washington", "Seattle", "", "electronics")],
+    "DE": [("Bayern", "München", "", "sports"), ("Berlin", "Berlin", "", "apparel"),
+           ("Hamburg", "Hamburg", "", "home"), ("Hessen", "Frankfurt", "", "electronics")],
+    "GB": [("England", "London", "", "apparel"), ("England", "Manchester", "", "sports"),
+           ("Scotland", "Edinburgh", "", "home")],
+    "JP": [("Tokyo", "Tokyo", "東京都", "beauty"), ("Osaka", "Osaka", "大阪府大阪市", "electronics"),
+           ("Kanagawa", "Yokohama", "神奈川県横浜市", "home")],
+    "FR": [("Île-de-France", "Paris", "", "beauty"), ("Auvergne-Rhône-Alpes", "Lyon", "", "home")],
+}
+STREETS = {
+    "CN": ["文三路", "人民路", "中山路", "解放路", "建设路", "南京路"],
+    "US": ["Main", "Oak", "Maple", "Park", "Sunset", "Lake"],
+    "DE": ["Haupt", "Garten", "Schiller", "Goethe", "Bahnhof"],
+    "GB": ["High", "Church", "Victoria", "Station", "Mill"],
+    "JP": ["渋谷区神南", "中央区銀座", "北区梅田", "西区みなとみらい"],
+    "FR": ["de la Paix", "Victor Hugo", "des Lilas", "Pasteur"],
+}
+DISTRICTS_CN = ["西湖区", "天河区", "朝阳区", "浦东新区", "武侯区", "鼓楼区"]
+
+CATEGORIES = ["apparel", "shoes", "beauty", "electronics", "home", "sports"]
+SUBCATEGORIES = {
+    "apparel": ["tops", "dresses", "outerwear", "pants"], "shoes": ["sneakers", "boots", "sandals"],
+    "beauty": ["skincare", "makeup", "fragrance"], "electronics": ["audio", "accessories", "wearables"],
+    "home": ["kitchen", "decor", "bedding"], "sports": ["yoga", "outdoor", "fitness"],
+}
+CATEGORY_PRICE_USD = {"apparel": 40, "shoes": 85, "beauty": 30, "electronics": 110, "home": 45, "sports": 50}
+# base probability that a delivered line is returned, by category
+CATEGORY_RETURN = {"apparel": 0.22, "shoes": 0.18, "beauty": 0.03, "electronics": 0.07, "home": 0.05, "sports": 0.10}
+SIZES = {
+    "apparel": ["XS", "S", "M", "L", "XL"], "shoes": ["36", "37", "38", "39", "40", "41", "42", "43", "44"],
+    "sports": ["S", "M", "L", "XL"], "beauty": ["one_size"], "electronics": ["one_size"], "home": ["one_size"],
+}
+EXTREME_SIZES = ["XS", "XL", "36", "44"]
+COLORS = ["black", "white", "red", "navy", "beige", "green", "pink", "grey"]
+# favourite category by gender and age band (demographic preference); regions override part of it
+FAV_CATEGORY = {
+    "F_young": [("apparel", 35), ("beauty", 35), ("shoes", 15), ("sports", 10), ("electronics", 3), ("home", 2)],
+    "F_mid": [("beauty", 35), ("apparel", 25), ("home", 25), ("shoes", 8), ("sports", 5), ("electronics", 2)],
+    "M_young": [("electronics", 35), ("shoes", 25), ("sports", 20), ("apparel", 15), ("beauty", 3), ("home", 2)],
+    "M_mid": [("electronics", 30), ("home", 25), ("sports", 20), ("apparel", 15), ("shoes", 8), ("beauty", 2)],
+}
+HOUR_WEIGHTS = [2, 1, 1, 1, 1, 1, 2, 3, 4, 5, 6, 6, 7, 6, 6, 6, 6, 6, 7, 8, 10, 11, 10, 6]
+WEEKDAY_FACTOR = [0.95, 0.93, 0.95, 0.98, 1.05, 1.15, 1.2]   # Monday .. Sunday
+
+# sale events: key, name, markets or platforms, (month, day) start, days, presale days before start, boost
+# "black_friday" is placed on the day after the 4th Thursday of November.
+SALE_EVENTS = [
+    ("new_year", "New Year Sale", PLATFORM_IDS, (1, 1), 3, 0, 1.4),
+    ("women_38", "3.8 Goddess Festival", ["tmall", "jd"], (3, 6), 3, 10, 2.2),
+    ("spring_deals", "Big Spring Sale", ["amazon_us", "amazon_de", "amazon_uk"], (3, 20), 6, 0, 1.6),
+    ("super_sale_mar", "Rakuten Super Sale (March)", ["rakuten"], (3, 4), 7, 7, 2.4),
+    ("mid_618", "618 Shopping Festival", ["tmall", "jd"], (6, 16), 3, 14, 3.5),
+    ("super_sale_jun", "Rakuten Super Sale (June)", ["rakuten"], (6, 4), 7, 7, 2.4),
+    ("prime_day", "Prime Day", ["amazon_us", "amazon_de", "amazon_uk"], (7, 16), 2, 0, 3.2),
+    ("super_sale_sep", "Rakuten Super Sale (September)", ["rakuten"], (9, 4), 7, 7, 2.4),
+    ("double_11", "Double 11", ["tmall", "jd"], (11, 10), 2, 20, 7.0),
+    ("black_friday", "Black Friday / Cyber Monday", ["amazon_us", "amazon_de", "amazon_uk"], None, 4, 0, 4.5),
+    ("double_12", "Double 12", ["tmall", "jd"], (12, 12), 1, 0, 2.0),
+    ("super_sale_dec", "Rakuten Super Sale (December)", ["rakuten"], (12, 4), 7, 7, 2.4),
+]
+# days before a sale without deposit presale in which demand ramps up (early deals)
+RAMP_DAYS = 7
+
+PAYMENT_METHODS = {
+    "tmall": [("alipay", 80), ("credit_card", 12), ("huabei", 8)],
+    "jd": [("jd_pay", 50), ("wechat_pay", 35), ("credit_card", 15)],
+    "amazon_us": [("credit_card", 75), ("paypal", 15), ("gift_card", 10)],
+    "amazon_de": [("credit_card", 45), ("paypal", 35), ("sepa_debit", 20)],
+    "amazon_uk": [("credit_card", 70), ("paypal", 25), ("gift_card", 5)],
+    "rakuten": [("credit_card", 60), ("rakuten_pay", 25), ("konbini", 15)],
+}
+CARRIERS = {"CN": ["SF Express", "JD Logistics", "ZTO"], "US": ["UPS", "USPS"], "DE": ["DHL", "Hermes"],
+            "GB": ["Royal Mail", "DPD"], "JP": ["Yamato", "Sagawa"], "FR": ["Colissimo", "DHL"]}
+CROSS_BORDER_CARRIERS = ["Cainiao", "YunExpress", "4PX"]
+# warehouse_id, name, country, province, city, capacity_units
+WAREHOUSES = [
+    ("WH-CN-SH", "Shanghai Qingpu DC", "CN", "Shanghai", "Shanghai", 500000),
+    ("WH-CN-GZ", "Guangzhou Baiyun DC", "CN", "Guangdong", "Guangzhou", 400000),
+    ("WH-CN-BJ", "Beijing Daxing DC", "CN", "Beijing", "Beijing", 300000),
+    ("WH-US-NJ", "New Jersey Fulfilment, Edison", "US", "New Jersey", "Edison", 250000),
+    ("WH-DE-LE", "Leipzig Logistikzentrum", "DE", "Sachsen", "Leipzig", 200000),
+    ("WH-GB-MK", "Milton Keynes FC", "GB", "England", "Milton Keynes", 150000),
+    ("WH-JP-CB", "Chiba Logistics Center", "JP", "Chiba", "Ichikawa", 150000),
+]
+HUBS = {"CN": ["Hangzhou hub", "Wuhan hub", "Zhengzhou hub"], "US": ["Louisville hub", "Memphis hub"],
+        "DE": ["Kassel hub", "Leipzig hub"], "GB": ["Birmingham hub", "Coventry hub"],
+        "JP": ["Tokyo hub", "Osaka hub"], "FR": ["Roissy hub", "Lyon hub"]}
+CHANNELS = {
+    "domestic": [("search", 30), ("recommendation", 25), ("livestream", 20), ("ads", 10), ("social", 10), ("direct", 5)],
+    "cross_border": [("search", 45), ("ads", 20), ("recommendation", 15), ("email", 8), ("social", 7), ("direct", 5)],
+}
+DEVICES = {"young": [("ios", 40), ("android", 45), ("web", 10), ("mini_program", 5)],
+           "mid": [("ios", 30), ("android", 30), ("web", 35), ("mini_program", 5)]}
+RETURN_REASONS = ["size_too_small", "size_too_large", "not_as_described", "defective", "changed_mind", "late_delivery"]
+BRAND_SYLLABLES = ["Lu", "Ka", "Mo", "Ri", "Sen", "Vo", "Zen", "Ta", "Mi", "No", "Qi", "Bel", "Ar", "Ko", "Fe", "Yu"]
+BRAND_SUFFIXES = ["", " Studio", " Lab", " & Co", " Atelier", " Life"]
+BRAND_HOME = [("CN", 50), ("US", 12), ("FR", 10), ("JP", 10), ("GB", 8), ("DE", 10)]
+
+LANGUAGE = {"tmall": "zh", "jd": "zh", "amazon_us": "en", "amazon_de": "de", "amazon_uk": "en", "rakuten": "ja"}
+REVIEW_TEXT = {
+    "zh": {"good": ["质量很好，很满意！", "物流很快，包装完好，会回购。", "尺码合适，颜色和图片一样。"],
+           "mid": ["还可以，一般般。", "质量一般，价格还行。"],
+           "bad": ["质量太差了，已退货。", "尺码不对，客服也不理人。", "物流太慢了，等了好久。"]},
+    "en": {"good": ["Great quality, fits perfectly!", "Fast delivery, would buy again.", "Exactly as pictured."],
+           "mid": ["It's okay for the price.", "Decent, but nothing special."],
+           "bad": ["Poor quality, returned it.", "Wrong size and slow support.", "Arrived very late."]},
+    "de": {"good": ["Sehr gute Qualität, passt perfekt!", "Schnelle Lieferung, gerne wieder."],
+           "mid": ["Ganz okay für den Preis.", "In Ordnung, nichts Besonderes."],
+           "bad": ["Schlechte Qualität, zurückgeschickt.", "Lieferung kam viel zu spät."]},
+    "ja": {"good": ["品質がとても良いです。また買います！", "配送が早くて満足です。"],
+           "mid": ["値段相応です。", "まあまあです。"],
+           "bad": ["品質が悪く、返品しました。", "配達がとても遅かったです。"]},
+}
+CHAT_TEXT = {  # intent -> language -> (question, answer)
+    "where_is_my_order": {"zh": ("我的快递到哪了？", "亲，您的包裹正在派送中，请耐心等待。"),
+                          "en": ("Where is my order?", "Your parcel is on its way; tracking shows it at the local hub."),
+                          "de": ("Wo ist meine Bestellung?", "Ihr Paket ist unterwegs und wird bald zugestellt."),
+                          "ja": ("注文した商品はいつ届きますか？", "現在配送中です。もう少々お待ちください。")},
+    "return_request": {"zh": ("我想退货，怎么操作？", "亲，请在订单页面申请退货，我们会尽快处理。"),
+                       "en": ("How do I return this item?", "Please request the return from your order page."),
+                       "de": ("Wie kann ich den Artikel zurückgeben?", "Bitte beantragen Sie die Rücksendung im Konto."),
+                       "ja": ("返品したいです。", "注文履歴から返品申請をお願いいたします。")},
+    "size_advice": {"zh": ("身高165体重50穿什么码？", "亲，建议您选择M码哦。"),
+                    "en": ("Which size should I pick?", "We recommend your usual size; the cut is regular."),
+                    "de": ("Welche Größe soll ich nehmen?", "Wir empfehlen Ihre normale Größe."),
+                    "ja": ("サイズはどれがいいですか？", "普段のサイズをおすすめします。")},
+    "presale_balance": {"zh": ("定金什么时候付尾款？", "亲，尾款在活动开始后两天内支付哦。"),
+                        "en": ("When do I pay the balance?", "The balance is due within two days of the sale start."),
+                        "de": ("Wann zahle ich den Restbetrag?", "Der Restbetrag ist in den ersten zwei Tagen fällig."),
+                        "ja": ("残金はいつ支払いますか？", "セール開始後2日以内にお支払いください。")},
+    "invoice": {"zh": ("可以开发票吗？", "可以的，请在订单详情页申请电子发票。"),
+                "en": ("Can I get an invoice?", "Yes, you can download it from your order page."),
+                "de": ("Kann ich eine Rechnung bekommen?", "Ja, die Rechnung finden Sie in Ihrem Konto."),
+                "ja": ("領収書は発行できますか？", "注文詳細ページから発行できます。")},
+}
+UNKNOWN_ENUM = {  # source -> (field, a value the contract does not know)
+    "order_events": ("event_type", "order_price_changed"),
+    "payment_events": ("payment_kind", "installment"),
+    "refund_events": ("status", "chargeback"),
+    "logistics_events": ("scan_type", "customs_hold"),
+    "clickstream": ("event_type", "wishlist"),
+    "returns": ("status", "escalated"),
+    "reviews": ("language", "pt"),
+    "cs_chats": ("intent", "warranty_claim"),
+    "seller_records": ("record_type", "vat_filing"),
+}
+REQUIRED = {  # source -> fields the null_required defect may blank (key and must-have fields)
+    "order_events": ["event_id", "event_at", "order_id", "platform_id", "currency", "order_status"],
+    "payment_events": ["event_id", "event_at", "order_id", "payment_id", "amount", "currency"],
+    "refund_events": ["event_id", "event_at", "order_id", "refund_id", "line_id", "amount"],
+    "logistics_events": ["event_id", "event_at", "shipment_id", "scan_type"],
+    "clickstream": ["event_id", "session_id", "event_at", "event_type"],
+    "returns": ["return_id", "order_id", "line_id", "status"],
+    "reviews": ["review_id", "product_id", "rating"],
+    "cs_chats": ["chat_id", "started_at", "intent"],
+    "seller_records": ["record_id", "shop_id", "record_type", "amount"],
+}
+AMOUNT_FIELD = {"order_events": "shipping_fee", "payment_events": "amount", "refund_events": "amount",
+                "seller_records": "amount"}
+EVENT_SOURCES = ["order_events", "payment_events", "refund_events", "logistics_events", "clickstream"]
+# approximate lines per batch of 30 days at SF 1, to size the number of files per batch
+ROWS_PER_SF_PER_BATCH = {
+    "order_events": 150_000, "payment_events": 50_000, "refund_events": 8_000, "logistics_events": 180_000,
+    "clickstream": 400_000, "inventory": 60_000, "returns": 20_000, "reviews": 12_000, "cs_chats": 8_000,
+    "customers": 10_000, "products": 2_000, "seller_records": 2_000, "promotions": 100, "shops": 200,
+    "brands": 100, "platforms": 10, "warehouses": 10, "fx_rates": 200,
+}
+CENT = Decimal("0.01")
