@@ -78,7 +78,13 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str) -> dic
                 "rows_per_s": round(n_in / secs) if secs else None,
             }
             log.info("sf=%s %s: %.1fs, %s rows in, %s rows out", scale, stage, secs, n_in, n_out)
-        result["details"] = ctx.summary.details
+        if "gold" in stages:
+            from benchmarks.duckdb_compare import compare
+
+            result["sales_daily_spark_vs_duckdb"] = compare(ctx.spark, str(root))
+            log.info("sf=%s sales_daily spark vs duckdb: %s", scale, result["sales_daily_spark_vs_duckdb"])
+        result["details"] = {k: ctx.summary.details.get(k) for k in ("generate", "silver_seconds", "gold")}
+        result["stage_timings"] = ctx.summary.stages
     return result
 
 

@@ -172,7 +172,12 @@ def build_table(
     cfg, spark, run_id = ctx.cfg, ctx.spark, ctx.summary.run_id
     bronze_path = f"{cfg.lake.bronze}/{spec.bronze}"
     if not tables.exists(spark, bronze_path):
-        log.warning("silver %s: bronze table %s does not exist yet; skipped", spec.name, bronze_path)
+        # Nothing delivered for this source (e.g. an import carries no FX feed): publish an empty table once,
+        # so readers see "no rows" rather than a missing table; a later delivery merges into it.
+        silver_path = f"{cfg.lake.silver}/{spec.name}"
+        if not tables.exists(spark, silver_path):
+            tables.overwrite(spark.createDataFrame([], spec.schema), silver_path)
+        log.warning("silver %s: bronze table %s does not exist yet; published empty", spec.name, bronze_path)
         ctx.summary.details.setdefault("silver_skipped", []).append(spec.name)
         return None
     columns = [f.name for f in spec.schema.fields]

@@ -3,14 +3,12 @@ spark-submit, the packaged zip as --py-files and Delta's jars as --jars; results
 
 The default test submits `ingest` over a small inline landing zone. `generate` followed by `ingest` is the
 full path, but the generator needs minutes on one executor core, so it runs only with
-BRANDLAKE_CLUSTER_GENERATE=1 (see docs/cluster.md)."""
+`pytest -m slow_cluster` (see docs/cluster.md)."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,10 +21,7 @@ from brandlake.packaging import build_zip
 from brandlake.standalone import StandaloneCluster
 from transforms.landing import SOURCES
 
-pytestmark = [
-    pytest.mark.cluster,
-    pytest.mark.skipif(shutil.which("java") is None, reason="a Spark standalone cluster needs java on PATH"),
-]
+pytestmark = [pytest.mark.cluster]
 
 ENTRY = Path(__file__).resolve().parents[1] / "jobs" / "entry.py"
 
@@ -201,10 +196,7 @@ def bronze_record_counts(spark, bronze_root: Path, sources: tuple[str, ...]):
     return out
 
 
-@pytest.mark.skipif(
-    os.environ.get("BRANDLAKE_CLUSTER_GENERATE") != "1",
-    reason="generate takes minutes on one executor core; set BRANDLAKE_CLUSTER_GENERATE=1 to run it",
-)
+@pytest.mark.slow_cluster
 def test_generate_then_ingest_submitted_to_a_standalone_cluster_land_every_record_in_bronze(spark, tmp_path):
     zip_path = build_zip(tmp_path / "dist")
     lake = tmp_path / "lake"

@@ -268,8 +268,8 @@ def online_retail_figures(rows: list[dict]) -> dict:
     }
 
 
-@pytest.mark.skipif(not OR_FILE.is_file(), reason="Online Retail II file not present")
 def test_online_retail_sample_matches_figures_computed_with_plain_python(spark, cfg, tmp_path):
+    assert OR_FILE.is_file(), f"the real Online Retail II export is expected at {OR_FILE} (../shared/data)"
     with gzip.open(OR_FILE, "rt", encoding="utf-8", newline="") as fh:
         head = list(itertools.islice(fh, SAMPLE_ROWS + 1))
     sample = tmp_path / "online_retail_sample.csv"

@@ -285,3 +285,16 @@ def test_pii_key_comes_from_env_else_a_reused_local_key_else_an_error(spark, tmp
                                             "silver": {"allow_local_pii_key": False}})
     with pytest.raises(ConfigError, match=cfg.silver.pii_key_env):
         job.resolve_pii_key(strict, spark)
+
+
+def test_source_never_delivered_is_published_as_an_empty_table_once(spark, tmp_path):
+    cfg = make_cfg(tmp_path)
+    summary = run_silver(spark, cfg, "run-1")  # no bronze at all yet
+    makers = f"{cfg.lake.silver}/makers"
+    assert_df_equality(
+        tables.read(spark, makers), spark.createDataFrame([], SPECS[1].schema), ignore_nullable=True
+    )
+    assert sorted(summary.details["silver_skipped"]) == ["makers", "widgets"]
+    version = tables.latest_version(spark, makers)
+    run_silver(spark, cfg, "run-2")
+    assert tables.latest_version(spark, makers) == version
