@@ -157,6 +157,14 @@ COUNTRY_ALIASES = {
     "FRANCE": "FR", "SINGAPORE": "SG", "MALAYSIA": "MY", "THAILAND": "TH", "INDONESIA": "ID",
     "VIETNAM": "VN", "PHILIPPINES": "PH", "AUSTRALIA": "AU", "HONG KONG": "HK", "TAIWAN": "TW",
     "CANADA": "CA", "CHN": "CN", "JPN": "JP", "KOR": "KR", "GBR": "GB", "DEU": "DE",
+    # English names as retailers' exports write them (Online Retail II among them); regions that are no
+    # country (Channel Islands, West Indies, Unspecified) stay unmapped and are quarantined as invalid.
+    "AUSTRIA": "AT", "BAHRAIN": "BH", "BELGIUM": "BE", "BERMUDA": "BM", "BRAZIL": "BR", "CYPRUS": "CY",
+    "DENMARK": "DK", "EIRE": "IE", "IRELAND": "IE", "FINLAND": "FI", "GREECE": "GR", "ICELAND": "IS",
+    "ISRAEL": "IL", "ITALY": "IT", "LEBANON": "LB", "LITHUANIA": "LT", "MALTA": "MT", "NETHERLANDS": "NL",
+    "NIGERIA": "NG", "NORWAY": "NO", "POLAND": "PL", "PORTUGAL": "PT", "RSA": "ZA", "SOUTH AFRICA": "ZA",
+    "SPAIN": "ES", "SWEDEN": "SE", "SWITZERLAND": "CH", "UNITED ARAB EMIRATES": "AE", "CZECH REPUBLIC": "CZ",
+    "SAUDI ARABIA": "SA",
 }
 
 
