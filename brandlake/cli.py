@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from brandlake.config import ENVIRONMENTS, ConfigError, load_config
+from brandlake.config import ENVIRONMENTS, ConfigError, deep_merge, load_config, parse_settings
 
 # command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +35,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--conf-dir", default=None, help="folder with base.yaml and overlays (default: packaged conf/)")
         p.add_argument("--lake-root", default=None, help="override lake.root (local folder or URI)")
         p.add_argument("--run-id", default=None, help="id for this run's summary (default: generated)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                       help="override one config key, e.g. --set silver.reporting_currency=GBP (repeatable)")
         if name == command:
             importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
@@ -42,7 +44,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def config_overrides(args: argparse.Namespace) -> dict:
-    return {"lake": {"root": args.lake_root}} if args.lake_root else {}
+    """--set KEY=VALUE settings, then --lake-root (the more specific flag wins)."""
+    overrides = parse_settings(args.settings)
+    return deep_merge(overrides, {"lake": {"root": args.lake_root}}) if args.lake_root else overrides
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -281,6 +281,63 @@ def _conf_text(conf_dir: Path | None, name: str) -> tuple[str, str]:
     return res.read_text(encoding="utf-8"), f"conf/{name}"
 
 
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return next(a for a in typing.get_args(tp) if a is not type(None))
+    return tp
+
+
+def _settings_path(key: str) -> list[str]:
+    """Split a dotted ``--set`` key along the config's structure (mapping keys may contain dots)."""
+    parts, tp, path = key.split("."), Config, []
+    while parts:
+        if dataclasses.is_dataclass(tp):
+            hints = typing.get_type_hints(tp)
+            name = parts.pop(0)
+            path.append(name)
+            if name not in hints:
+                raise ConfigError(f"--set: unknown config key '{'.'.join(path)}'; expected some of {sorted(hints)}")
+            tp = _unwrap_optional(hints[name])
+        elif typing.get_origin(tp) is dict:
+            vt = _unwrap_optional(typing.get_args(tp)[1])
+            if (typing.get_origin(vt) is dict or dataclasses.is_dataclass(vt)) and len(parts) > 1:
+                name = parts.pop(0)
+            else:
+                name, parts = ".".join(parts), []
+            path.append(name)
+            tp = vt
+        else:
+            raise ConfigError(f"--set: config key '{'.'.join(path)}' has no sub-keys ('{key}')")
+    return path
+
+
+def parse_settings(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["silver.reporting_currency=GBP", "spark.conf.spark.sql.shuffle.partitions=4"]`` -> nested overrides.
+
+    The dotted key follows the config's sections; inside a mapping-valued key (``spark.conf``) the rest of the
+    key is one name. Values are read as YAML scalars (``8`` is an int, ``true`` a bool) and then validated by
+    ``load_config`` like any other key.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set expects KEY=VALUE with a dotted config key, found {item!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as e:
+            raise ConfigError(f"--set {key}: value {raw!r} is not a YAML scalar: {e}") from e
+        if isinstance(value, (dict, list)):
+            raise ConfigError(f"--set {key}: value must be a scalar, found {raw!r}")
+        path = _settings_path(key)
+        node = out
+        for name in path[:-1]:
+            node = node.setdefault(name, {})
+        node[path[-1]] = value
+    return out
+
+
 def load_config(
     env: str = "local",
     *,

@@ -36,11 +36,15 @@ from expectations.gate import RuleResult, gate, results_frame, severities_for
 from expectations.rules import Rule, rules_from_suite
 from expectations.suites import suite_for
 from transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
+from transforms.fx import with_reporting_amounts
+from transforms.schemas import SILVER_FX_RATES
+from transforms.silver.registry import published_schema
 
 log = logging.getLogger(__name__)
 
 # Built first: later tables' conform needs platform time zones.
 FIRST = ("platforms",)
+FX_TABLE = "fx_rates"
 CONFORM_EXTRAS = ("_errors", "_raw", "_ingested_at")
 
 
@@ -96,13 +100,16 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
 
 
 def dependency_order(specs: Sequence[Any], rules: Mapping[str, Sequence[Rule]]) -> list[Any]:
-    """Referenced tables before the tables that reference them; platforms first; else registry order."""
+    """Referenced tables before the tables that reference them; platforms first; fx_rates before tables with
+    money columns; else registry order."""
     by_name = {s.name: s for s in specs}
     deps = {s.name: {r.ref_table for r in rules[s.name] if r.kind == "reference" and r.ref_table in by_name}
             for s in specs}
     for s in specs:
         if s.name not in FIRST:
             deps[s.name] |= {f for f in FIRST if f in by_name}
+        if getattr(s, "money", ()) and FX_TABLE in by_name:  # converted with this run's rates
+            deps[s.name].add(FX_TABLE)
     ordered: list[Any] = []
     done: set[str] = set()
     while len(ordered) < len(specs):
@@ -115,7 +122,7 @@ def dependency_order(specs: Sequence[Any], rules: Mapping[str, Sequence[Rule]]) 
 
 
 def _check_contract(spec: Any, rules: Sequence[Rule], specs: Mapping[str, Any]) -> None:
-    have = {f.name for f in spec.schema.fields}
+    have = {f.name for f in published_schema(spec).fields}
     for r in rules:
         missing = [c for c in r.columns if c not in have and r.kind != "conform"]
         if missing:
@@ -176,11 +183,11 @@ def build_table(
         # so readers see "no rows" rather than a missing table; a later delivery merges into it.
         silver_path = f"{cfg.lake.silver}/{spec.name}"
         if not tables.exists(spark, silver_path):
-            tables.overwrite(spark.createDataFrame([], spec.schema), silver_path)
+            tables.overwrite(spark.createDataFrame([], published_schema(spec)), silver_path)
         log.warning("silver %s: bronze table %s does not exist yet; published empty", spec.name, bronze_path)
         ctx.summary.details.setdefault("silver_skipped", []).append(spec.name)
         return None
-    columns = [f.name for f in spec.schema.fields]
+    columns = [f.name for f in published_schema(spec).fields]
     totals: dict[str, list] = {}
 
     def handle(batch: DataFrame, batch_id: int) -> None:
@@ -193,6 +200,11 @@ def build_table(
             silver_path = f"{cfg.lake.silver}/{spec.name}"
             existing = tables.read(spark, silver_path) if tables.exists(spark, silver_path) else None
             conformed = resolve(conformed, existing=existing, ctx=conform_ctx)
+        if getattr(spec, "money", ()):
+            conformed = conformed.transform(
+                with_reporting_amounts, _fx_rates(spark, cfg), columns=spec.money, currency_col="currency",
+                date_col=spec.money_date, reporting_currency=cfg.silver.reporting_currency,
+            ).withColumn("reporting_currency", F.lit(cfg.silver.reporting_currency))
         missing = [c for c in [*columns, *CONFORM_EXTRAS] if c not in conformed.columns]
         if missing:
             raise ContractMismatchError(f"conform of silver.{spec.name} did not produce column(s) {missing}")
@@ -280,6 +292,15 @@ def _publish(
     else:
         written = m.get("numOutputRows", count)
     return written, count - written
+
+
+def _fx_rates(spark: SparkSession, cfg: Config) -> DataFrame:
+    """Silver fx_rates, or no rates when none were ever delivered (amounts in the reporting currency still
+    pass through; others get a null ``_rpt``, counted by the not_null_*_rpt warn rules)."""
+    path = f"{cfg.lake.silver}/{FX_TABLE}"
+    if tables.exists(spark, path):
+        return tables.read(spark, path).select(*SILVER_FX_RATES.fieldNames())
+    return spark.createDataFrame([], SILVER_FX_RATES)
 
 
 def _parent_rows(spark: SparkSession, cfg: Config, rule: Rule) -> DataFrame:

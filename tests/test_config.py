@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from brandlake.config import ConfigError, load_config
+from brandlake.config import ConfigError, load_config, parse_settings
 
 
 def _write(d, name, text):
@@ -101,3 +101,47 @@ def test_config_is_frozen():
     cfg = load_config("test")
     with pytest.raises(AttributeError):
         cfg.spark.master = "yarn"  # type: ignore[misc]
+
+
+def test_set_overrides_follow_the_config_structure_and_are_validated():
+    settings = parse_settings(["silver.reporting_currency=GBP", "spark.shuffle_partitions=3",
+                               "spark.conf.spark.sql.shuffle.partitions=4", "dq.severities.orders.order_id_unique=warn",
+                               "generate.start_date=2024-02-01"])
+    assert settings == {
+        "silver": {"reporting_currency": "GBP"},
+        "spark": {"shuffle_partitions": 3, "conf": {"spark.sql.shuffle.partitions": 4}},
+        "dq": {"severities": {"orders": {"order_id_unique": "warn"}}},
+        "generate": {"start_date": dt.date(2024, 2, 1)},
+    }
+    cfg = load_config("test", overrides=settings)
+    assert (cfg.silver.reporting_currency, cfg.spark.shuffle_partitions, cfg.generate.start_date) == (
+        "GBP", 3, dt.date(2024, 2, 1))
+    assert cfg.spark.conf["spark.sql.shuffle.partitions"] == "4"
+    assert cfg.spark.conf["spark.sql.ansi.enabled"] == "true"  # the rest of the mapping is kept
+    with pytest.raises(ConfigError, match="must be int, found 'many'"):
+        load_config("test", overrides=parse_settings(["spark.shuffle_partitions=many"]))
+
+
+@pytest.mark.parametrize(("item", "message"), [
+    ("silver", "--set expects KEY=VALUE with a dotted config key, found 'silver'"),
+    ("=GBP", "--set expects KEY=VALUE with a dotted config key, found '=GBP'"),
+    ("silver..x=1", "--set expects KEY=VALUE with a dotted config key, found 'silver..x=1'"),
+    ("silver.currency=GBP", "--set: unknown config key 'silver.currency'; expected some of "
+                            "['allow_local_pii_key', 'pii_key_env', 'reporting_currency']"),
+    ("silver.reporting_currency.code=GBP", "--set: config key 'silver.reporting_currency' has no sub-keys "
+                                           "('silver.reporting_currency.code')"),
+    ("silver.reporting_currency=[GBP]", "--set silver.reporting_currency: value must be a scalar, found '[GBP]'"),
+])
+def test_bad_set_overrides_are_named(item, message):
+    with pytest.raises(ConfigError) as e:
+        parse_settings([item])
+    assert str(e.value) == message
+
+
+def test_cli_reports_a_bad_set_before_starting_spark(capsys):
+    from brandlake.cli import main
+
+    assert main(["silver", "--env", "test", "--set", "silver.currency=GBP"]) == 2
+    assert capsys.readouterr().err == (
+        "brandlake: configuration error: --set: unknown config key 'silver.currency'; expected some of "
+        "['allow_local_pii_key', 'pii_key_env', 'reporting_currency']\n")

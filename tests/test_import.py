@@ -3,12 +3,7 @@ reasons; re-importing changes nothing; a real Online Retail II sample matches fi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import itertools
-from collections import defaultdict
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -21,18 +16,13 @@ from brandlake.mappings import load_mapping
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
 from jobs import import_source as job
+from tests.online_retail import OR_FILE, online_retail_figures, read_rows
 from transforms.landing import SOURCES
 from transforms.mapping import IMPORT_QUARANTINE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "tests" / "data" / "mappings" / "shop_export.yaml"
 ONLINE_RETAIL = ROOT / "conf" / "sources" / "online_retail_ii.yaml"
-# ../shared beside the clone (CI and developers); /work/shared when the checkout lives elsewhere
-OR_FILE = next(
-    (p / "data" / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz"
-     for p in (ROOT.parent / "shared", Path("/work/shared")) if (p / "data").is_dir()),
-    ROOT.parent / "shared" / "data" / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz",
-)
 INGESTED_AT = dt.datetime(2024, 6, 1, 12, 0)
 RUN_ID = "run-1"
 
@@ -203,83 +193,17 @@ def test_a_mapped_column_missing_from_the_file_is_named_with_the_file(spark, cfg
 SAMPLE_ROWS = 2000
 
 
-def online_retail_figures(rows: list[dict]) -> dict:
-    """The import's documented rules, re-implemented in plain Python (docs/import.md)."""
-    shipping, discount = {"POST", "DOT", "C2", "BANK CHARGES"}, {"D"}
-    excluded = {"AMAZONFEE", "B", "ADJUST", "ADJUST2", "TEST001", "TEST002", "S"}
-    seen, sale, returns = set(), [], []
-    out = defaultdict(int)
-    for n, r in enumerate(rows, start=1):
-        key = tuple(r.values())
-        qty, price = int(r["Quantity"]), Decimal(r["Price"]).quantize(Decimal("0.01"))
-        cust = r["Customer ID"].removesuffix(".0") or None
-        row = {"n": n, "inv": r["Invoice"], "sku": r["StockCode"], "qty": qty, "price": price, "cust": cust,
-               "at": r["InvoiceDate"]}
-        if key in seen or r["StockCode"] in excluded or (qty < 0 and not r["Invoice"].startswith("C")):
-            out["excluded"] += 1
-        elif r["Invoice"].startswith("C"):
-            if qty > 0:
-                out["quarantined"] += 1
-            elif price == 0:
-                out["excluded"] += 1
-            elif r["StockCode"] in shipping | discount:
-                out["quarantined"] += 1
-            else:
-                returns.append(row)
-        else:
-            sale.append(row)
-        seen.add(key)
-    orders = defaultdict(list)
-    for row in sale:
-        orders[row["inv"]].append(row)
-    lines, payable = [], {}
-    for inv, rs in orders.items():
-        goods = [r for r in rs if r["sku"] not in shipping | discount]
-        amount = {k: sum((r["qty"] * r["price"] for r in rs if r["sku"] in codes), Decimal(0))
-                  for k, codes in (("ship", shipping), ("disc", discount))}
-        g = sum((r["qty"] * r["price"] for r in goods), Decimal(0))
-        charges = [r for r in rs if r["sku"] in shipping | discount]
-        if not goods:
-            out["quarantined"] += len(charges)
-            continue
-        if amount["disc"] > g + amount["ship"]:
-            out["quarantined"] += sum(r["sku"] in discount for r in charges)
-            amount["disc"] = Decimal(0)
-        payable[inv] = g + amount["ship"] - amount["disc"]
-        for i, r in enumerate(goods, start=1):
-            lines.append({**r, "line_no": i, "amount": r["qty"] * r["price"]})
-        out["guest_lines"] += sum(r["cust"] is None for r in goods)
-    refunded = defaultdict(Decimal)
-    refunds = []
-    for ret in sorted(returns, key=lambda r: (r["at"], r["n"])):
-        cands = [ln for ln in lines if ln["cust"] is not None and ln["cust"] == ret["cust"]
-                 and ln["sku"] == ret["sku"] and ln["at"] <= ret["at"]]
-        if not cands:
-            out["quarantined"] += 1
-            continue
-        best = max(cands, key=lambda ln: (ln["at"], ln["inv"], ln["line_no"]))
-        amount = -ret["qty"] * ret["price"]
-        refunded[(best["inv"], best["line_no"])] += amount
-        if refunded[(best["inv"], best["line_no"])] > best["amount"]:
-            out["quarantined"] += 1
-        else:
-            refunds.append(amount)
-    return {
-        "invoices": len(payable), "cancellation_invoices": len({r["Invoice"] for r in rows if r["Invoice"][0] == "C"}),
-        "cancellation_lines": sum(r["Invoice"].startswith("C") for r in rows), "guest_lines": out["guest_lines"],
-        "refunds": len(refunds), "excluded": out["excluded"], "quarantined": out["quarantined"],
-        "paid": sum(payable.values(), Decimal(0)), "refunded": sum(refunds, Decimal(0)),
-        "net_sales": sum(payable.values(), Decimal(0)) - sum(refunds, Decimal(0)),
-    }
+def online_retail_sample(tmp_path: Path) -> tuple[Path, dict]:
+    """The first SAMPLE_ROWS rows of the real file as a CSV, and their figures computed in plain Python."""
+    assert OR_FILE.is_file(), f"the real Online Retail II export is expected at {OR_FILE} (../shared/data)"
+    head, rows = read_rows(SAMPLE_ROWS)
+    sample = tmp_path / "online_retail_sample.csv"
+    sample.write_text("".join(head), encoding="utf-8")
+    return sample, online_retail_figures(rows)
 
 
 def test_online_retail_sample_matches_figures_computed_with_plain_python(spark, cfg, tmp_path):
-    assert OR_FILE.is_file(), f"the real Online Retail II export is expected at {OR_FILE} (../shared/data)"
-    with gzip.open(OR_FILE, "rt", encoding="utf-8", newline="") as fh:
-        head = list(itertools.islice(fh, SAMPLE_ROWS + 1))
-    sample = tmp_path / "online_retail_sample.csv"
-    sample.write_text("".join(head), encoding="utf-8")
-    expected = online_retail_figures(list(csv.DictReader(head)))
+    sample, expected = online_retail_sample(tmp_path)
 
     counts = do_import(spark, cfg, ONLINE_RETAIL, str(sample))
     b = cfg.lake.bronze
@@ -313,12 +237,7 @@ def test_online_retail_sample_runs_through_silver_and_gold_to_the_independent_ne
     from brandlake.runtime import job_context
     from jobs import gold, silver
 
-    assert OR_FILE.is_file(), f"the real Online Retail II export is expected at {OR_FILE} (../shared/data)"
-    with gzip.open(OR_FILE, "rt", encoding="utf-8", newline="") as fh:
-        head = list(itertools.islice(fh, SAMPLE_ROWS + 1))
-    sample = tmp_path / "online_retail_sample.csv"
-    sample.write_text("".join(head), encoding="utf-8")
-    expected = online_retail_figures(list(csv.DictReader(head)))
+    sample, expected = online_retail_sample(tmp_path)
 
     os.environ.setdefault("BRANDLAKE_PII_KEY", "test-only-pii-key")
     cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},

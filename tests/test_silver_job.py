@@ -298,3 +298,74 @@ def test_source_never_delivered_is_published_as_an_empty_table_once(spark, tmp_p
     version = tables.latest_version(spark, makers)
     run_silver(spark, cfg, "run-2")
     assert tables.latest_version(spark, makers) == version
+
+
+# ---------------------------------------------------------------------------------------------------
+# Money into the reporting currency, with the rates this run published
+
+
+@dataclass(frozen=True)
+class MoneyTable(Table):  # with transforms.silver.registry.SilverTable's money fields
+    money: tuple[str, ...] = ()
+    money_date: str | None = None
+
+
+RATES = T.StructType([
+    T.StructField("rate_date", T.DateType()), T.StructField("currency", T.StringType()),
+    T.StructField("per_usd", T.DecimalType(18, 8)), T.StructField("updated_at", T.TimestampType()),
+])
+SALES = T.StructType([
+    T.StructField("sale_id", T.StringType()), T.StructField("price_amount", MONEY),
+    T.StructField("currency", T.StringType()), T.StructField("sale_date", T.DateType()),
+    T.StructField("updated_at", T.TimestampType()),
+])
+
+
+def _conform_typed(schema: T.StructType) -> Callable[..., DataFrame]:
+    def conform(bronze: DataFrame, *, ctx) -> DataFrame:
+        names = [f.name for f in schema.fields]
+        return _with_raw(bronze, names).select(
+            *[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields],
+            F.array().cast("array<string>").alias("_errors"), "_raw", "_ingested_at")
+    return conform
+
+
+def test_money_is_converted_with_this_runs_rates_and_a_missing_rate_is_a_counted_warning(spark, tmp_path):
+    sales = MoneyTable("sales", "sale_events", ("sale_id",), "updated_at", SALES, _conform_typed(SALES),
+                       "One row per sale.", money=("price_amount",), money_date="sale_date")
+    rates = MoneyTable("fx_rates", "fx_feed", ("rate_date", "currency"), "updated_at", RATES, _conform_typed(RATES),
+                       "One row per currency per day.")
+    cfg = load_config("test", overrides={
+        "lake": {"root": str(tmp_path / "lake")}, "silver": {"reporting_currency": "CNY"},
+        "dq": {"build_data_docs": False, "severities": {
+            "sales": {"unique_grain": "quarantine", "not_null_price_amount_rpt": "warn", "conform": "quarantine"}}},
+    })
+    put_bronze(spark, cfg, "fx_feed", [
+        ("2024-03-01", "CNY", "7.10", "2024-03-01 00:00:00", T0), ("2024-03-04", "CNY", "7.20", "2024-03-04 00:00:00", T0),
+        ("2024-03-01", "EUR", "0.90", "2024-03-01 00:00:00", T0),
+    ], "rate_date string, currency string, per_usd string, updated_at string, _ingested_at timestamp", batch=0)
+    put_bronze(spark, cfg, "sale_events", [
+        ("s1", "10.00", "USD", "2024-03-02", "2024-03-02 09:00:00", T0),  # Saturday: Friday's 7.10
+        ("s2", "5.00", "CNY", "2024-03-01", "2024-03-01 09:00:00", T0),   # already CNY
+        ("s3", "9.00", "EUR", "2024-03-05", "2024-03-05 09:00:00", T0),   # after the last rates: 9 × 7.20 / 0.90
+        ("s4", "3.00", "JPY", "2024-03-01", "2024-03-01 09:00:00", T0),   # no JPY rate: kept, warned
+    ], "sale_id string, price_amount string, currency string, sale_date string, updated_at string, "
+       "_ingested_at timestamp", batch=0)
+    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="run-1", command="silver", env="test"))
+    job.build_silver(ctx, [sales, rates], conform_context=lambda tz: Ctx("k", "CNY", tz), suites={
+        "sales": S._suite("sales", S.unique("sale_id"), S.not_null("price_amount_rpt")),
+    })  # fx_rates: its real contract
+
+    expected = spark.createDataFrame([
+        ("s1", Decimal("10.00"), "USD", dt.date(2024, 3, 2), ts("2024-03-02 09:00:00"), Decimal("71.00"), "CNY"),
+        ("s2", Decimal("5.00"), "CNY", dt.date(2024, 3, 1), ts("2024-03-01 09:00:00"), Decimal("5.00"), "CNY"),
+        ("s3", Decimal("9.00"), "EUR", dt.date(2024, 3, 5), ts("2024-03-05 09:00:00"), Decimal("72.00"), "CNY"),
+        ("s4", Decimal("3.00"), "JPY", dt.date(2024, 3, 1), ts("2024-03-01 09:00:00"), None, "CNY"),
+    ], T.StructType([*SALES.fields, T.StructField("price_amount_rpt", MONEY), T.StructField("reporting_currency",
+                                                                                          T.StringType())]))
+    assert_df_equality(tables.read(spark, f"{cfg.lake.silver}/sales"), expected, ignore_nullable=True,
+                       ignore_row_order=True)
+    dq = {(r["rule"], r["severity"], r["unexpected_count"]) for r in ctx.summary.details["dq"]["sales"]}
+    assert dq == {("unique_grain", "quarantine", 0), ("not_null_price_amount_rpt", "warn", 1),
+                  ("conform", "quarantine", 0)}
+    assert ctx.summary.tables["silver.sales"]["rows_written"] == 4

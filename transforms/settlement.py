@@ -14,6 +14,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from transforms import fx
 from transforms.money import MONEY, allocate_largest_remainder, round_money
 
 DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
@@ -242,25 +243,6 @@ def with_settlement(
 # Reporting currency
 
 
-def to_daily_fx(fx_rates: DataFrame, *, until: DataFrame) -> DataFrame:
-    """One row per currency per day from its first rate to the later of its last rate and the latest
-    `order_date` in ``until``: the day's rate, or the last earlier one (weekends, gaps)."""
-    require_columns(fx_rates, ("rate_date", "currency", "per_usd"), name="fx_rates")
-    last_order = until.agg(F.max("order_date").alias("_last_order"))
-    spans = (
-        fx_rates.groupBy("currency").agg(F.min("rate_date").alias("_first"), F.max("rate_date").alias("_last"))
-        .crossJoin(last_order)
-        .select("currency", F.explode(F.sequence(
-            "_first", F.greatest("_last", F.coalesce("_last_order", "_last")), F.expr("INTERVAL 1 DAY"),
-        )).alias("rate_date"))
-    )
-    fill = Window.partitionBy("currency").orderBy("rate_date").rowsBetween(Window.unboundedPreceding, 0)
-    return (
-        spans.join(fx_rates.select("currency", "rate_date", "per_usd"), ["currency", "rate_date"], "left")
-        .select("currency", "rate_date", F.last("per_usd", ignorenulls=True).over(fill).alias("per_usd"))
-    )
-
-
 def with_reporting_amounts(
     df: DataFrame,
     *,
@@ -269,19 +251,12 @@ def with_reporting_amounts(
     rounding: str,
     columns: Sequence[str] = RPT_COLUMNS,
 ) -> DataFrame:
-    """Add `reporting_currency` and `<column>_rpt` for each money column: converted at the order_date's
-    rate (units per USD; the last earlier rate when that day has none); null when no rate is known."""
-    daily = F.broadcast(to_daily_fx(fx_rates, until=df))
-    own = daily.select(F.col("currency"), F.col("rate_date").alias("order_date"), F.col("per_usd").alias("_ccy"))
-    rpt = daily.where(F.col("currency") == reporting_currency).select(
-        F.col("rate_date").alias("order_date"), F.col("per_usd").alias("_rpt")
-    )
-    same = F.col("currency") == F.lit(reporting_currency)
-    out = df.join(own, ["currency", "order_date"], "left").join(rpt, ["order_date"], "left")
-    for c in columns:
-        converted = round_money(F.try_divide(F.col(c) * F.col("_rpt"), F.col("_ccy")), rounding=rounding)
-        out = out.withColumn(f"{c}_rpt", F.when(same, F.col(c)).otherwise(converted).cast(MONEY))
-    return out.withColumn("reporting_currency", F.lit(reporting_currency)).drop("_ccy", "_rpt")
+    """Add `reporting_currency` and `<column>_rpt` for each money column, converted at the order_date's
+    rate by transforms.fx (the last earlier rate when that day has none); null when no rate is known."""
+    return fx.with_reporting_amounts(
+        df, fx_rates, columns=columns, currency_col="currency", date_col="order_date",
+        reporting_currency=reporting_currency, rounding=rounding,
+    ).withColumn("reporting_currency", F.lit(reporting_currency))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chispa import assert_df_equality
 
 from tests.silver.bronze import d, m
-from transforms.fx import with_reporting_amount
+from transforms.fx import with_reporting_amounts
 from transforms.schemas import SILVER_FX_RATES
 
 RATES = [
@@ -27,8 +27,8 @@ def test_amounts_convert_half_up_with_weekend_rates_carried_forward_and_missing_
         ("e", m("5.00"), "JPY", d("2024-01-05"), ["x"]),    # no JPY rate
         ("f", None, "EUR", d("2024-01-05"), []),
     ], schema)
-    actual = with_reporting_amount(df, fx, amount_col="amount", currency_col="currency", date_col="sale_date",
-                                   reporting_currency="CNY", out_col="amount_cny")
+    actual = with_reporting_amounts(df, fx, columns=["amount"], currency_col="currency", date_col="sale_date",
+                                    reporting_currency="CNY", suffix="_cny", flag_missing=True)
     exp = spark.createDataFrame([
         ("a", m("100.00"), "USD", d("2024-01-05"), [], m("710.00")),
         ("b", m("10.01"), "EUR", d("2024-01-06"), [], m("78.10")),
@@ -44,8 +44,8 @@ def test_half_cent_rounds_up_when_converting_to_usd(spark):
     fx = spark.createDataFrame([(d("2024-01-05"), "CNY", m("8.00000000"))], SILVER_FX_RATES)
     df = spark.createDataFrame([("a", m("0.20")), ("b", m("0.12"))], "id string, amount decimal(18,2)")
     df = df.selectExpr("id", "amount", "'CNY' AS currency", "DATE'2024-01-05' AS sale_date")
-    actual = with_reporting_amount(df, fx, amount_col="amount", currency_col="currency", date_col="sale_date",
-                                   reporting_currency="USD", out_col="amount_usd")
+    actual = with_reporting_amounts(df, fx, columns=["amount"], currency_col="currency", date_col="sale_date",
+                                    reporting_currency="USD", suffix="_usd")
     exp = spark.createDataFrame([("a", m("0.20"), "CNY", d("2024-01-05"), m("0.03")),    # 0.025 → 0.03
                                  ("b", m("0.12"), "CNY", d("2024-01-05"), m("0.02"))],   # 0.015 → 0.02
                                 "id string, amount decimal(18,2), currency string, sale_date date, "

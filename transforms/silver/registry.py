@@ -1,7 +1,8 @@
 """The silver tables: for each, its bronze source, grain, version column, schema and conform transform.
 
 The silver job reads ``SILVER_TABLES``: for each table it conforms new bronze rows with
-``conform(bronze_df, ctx=ConformContext(...))``, keeps the row with the greatest ``version_col`` per
+``conform(bronze_df, ctx=ConformContext(...))``, converts its ``money`` columns into the reporting
+currency (transforms/fx.py, silver ``fx_rates``), keeps the row with the greatest ``version_col`` per
 ``keys``, gates on ``_errors`` and data-quality rules, and MERGEs into ``<lake.silver>/<name>``.
 
 ``conform`` returns every column of ``schema`` (same names, order and data types; nullability relaxed,
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
+from transforms.money import MONEY
 from transforms.silver import catalog, commerce, crossborder, customers, engagement, logistics, orders
 from transforms.silver.common import ConformContext
 
-__all__ = ["ENUMS", "SILVER_TABLES", "ConformContext", "SilverTable", "silver_table"]
+__all__ = ["ENUMS", "SILVER_TABLES", "ConformContext", "SilverTable", "published_schema", "silver_table"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,26 @@ class SilverTable:
     # resolve(conformed_df, *, existing: DataFrame | None, ctx: ConformContext) -> DataFrame, where
     # `existing` is the current silver table (None on the first run). Only orders uses it (ordered_at).
     resolve: Callable[..., DataFrame] | None = None
+    # Money columns (in the row's ``currency``) that the job converts into the reporting currency at the
+    # rate of ``money_date``'s day: it adds ``<column>_rpt`` and ``reporting_currency`` (published_schema).
+    money: tuple[str, ...] = ()
+    money_date: str | None = None
 
 
-def _t(name, bronze, keys, version_col, schema, conform, grain, resolve=None) -> SilverTable:
-    return SilverTable(name, bronze, tuple(keys.split()), version_col, schema, conform, grain, resolve)
+def _t(name, bronze, keys, version_col, schema, conform, grain, resolve=None, *, money=(), money_date=None):
+    return SilverTable(name, bronze, tuple(keys.split()), version_col, schema, conform, grain, resolve,
+                       tuple(money), money_date)
+
+
+def published_schema(spec) -> T.StructType:
+    """The silver table as stored: ``spec.schema`` plus, for a table with money columns, one
+    ``<column>_rpt`` DECIMAL(18,2) per money column and ``reporting_currency`` (SilverTable-shaped specs
+    without ``money`` are stored as their schema)."""
+    money = getattr(spec, "money", ())
+    if not money:
+        return spec.schema
+    extra = [T.StructField(f"{c}_rpt", MONEY, True) for c in money]
+    return T.StructType([*spec.schema.fields, *extra, T.StructField("reporting_currency", T.StringType(), True)])
 
 
 SILVER_TABLES: dict[str, SilverTable] = {t.name: t for t in [
@@ -48,16 +66,19 @@ SILVER_TABLES: dict[str, SilverTable] = {t.name: t for t in [
     _t("orders", "order_events", "order_id", "updated_at", orders.ORDERS_SCHEMA, orders.conform_orders,
        "One row per order, as of its latest event. ordered_at = the earliest event time seen for the order "
        "(its order_created event); the job must apply `resolve` (orders.resolve_ordered_at) to each batch.",
-       orders.resolve_ordered_at),
+       orders.resolve_ordered_at, money=("shipping_fee_amount", "deposit_amount", "deposit_value"),
+       money_date="order_date"),
     _t("order_lines", "order_events", "order_id line_id", "updated_at", orders.ORDER_LINES_SCHEMA,
        orders.conform_order_lines, "One row per order line, as of the order's latest event."),
     _t("order_discounts", "order_events", "order_id promotion_id", "updated_at", orders.ORDER_DISCOUNTS_SCHEMA,
        orders.conform_order_discounts, "One row per order × order-level promotion, as of the order's latest event."),
     # ---- money events --------------------------------------------------------------------------------
     _t("payments", "payment_events", "payment_id", "paid_at", commerce.PAYMENTS_SCHEMA,
-       commerce.conform_payments, "One row per payment (full, deposit or balance), as of its latest event."),
+       commerce.conform_payments, "One row per payment (full, deposit or balance), as of its latest event.",
+       money=("amount",), money_date="paid_date"),
     _t("refunds", "refund_events", "refund_id", "refunded_at", commerce.REFUNDS_SCHEMA,
-       commerce.conform_refunds, "One row per refund of (part of) one order line, as of its latest event."),
+       commerce.conform_refunds, "One row per refund of (part of) one order line, as of its latest event.",
+       money=("amount",), money_date="refunded_date"),
     _t("returns", "returns", "return_id", "updated_at", commerce.RETURNS_SCHEMA,
        commerce.conform_returns, "One row per return request, as of its latest version."),
     _t("promotions", "promotions", "promotion_id", "updated_at", commerce.PROMOTIONS_SCHEMA,
@@ -91,7 +112,8 @@ SILVER_TABLES: dict[str, SilverTable] = {t.name: t for t in [
        catalog.conform_inventory, "One row per SKU per warehouse per snapshot date."),
     # ---- cross-border --------------------------------------------------------------------------------
     _t("seller_records", "seller_records", "record_id", "record_at", crossborder.SELLER_RECORDS_SCHEMA,
-       crossborder.conform_seller_records, "One row per cross-border seller record, as of its latest version."),
+       crossborder.conform_seller_records, "One row per cross-border seller record, as of its latest version.",
+       money=("amount",), money_date="record_date"),
     _t("fx_rates", "fx_rates", "rate_date currency", "updated_at", crossborder.FX_RATES_SCHEMA,
        crossborder.conform_fx_rates, "One row per currency per day: units of the currency per 1 USD."),
 ]}
