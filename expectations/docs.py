@@ -71,7 +71,10 @@ def validation_result(
 def build_data_docs(
     validations: Sequence[tuple[ExpectationSuite, ExpectationSuiteValidationResult]], target_dir: str
 ) -> str:
-    """Render suites and their validation results into a static GX Data Docs site; returns index.html."""
+    """Render suites and their validation results into a static GX Data Docs site; returns index.html.
+
+    ``target_dir`` may be relative (the default lake is ``./lake``): GX needs an absolute base directory."""
+    target_dir = str(Path(target_dir).resolve())
     Path(target_dir).mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
     context.add_data_docs_site(

@@ -22,13 +22,8 @@ OR_FILE = next(
 )
 
 
-def online_retail_figures(rows: list[dict], *, drop_countries: frozenset[str] = frozenset()) -> dict:
-    """The import's documented rules, re-implemented in plain Python (docs/import.md).
-
-    ``drop_countries``: invoices shipped to these regions are imported but then quarantined by silver (no ISO
-    country); with it, the figures are those gold should show: such invoices and refunds against their lines
-    are left out of ``invoices``, ``paid``, ``refunded`` and ``net_sales`` (the import counts are unchanged).
-    """
+def online_retail_figures(rows: list[dict]) -> dict:
+    """The import's documented rules, re-implemented in plain Python (docs/import.md)."""
     shipping, discount = {"POST", "DOT", "C2", "BANK CHARGES"}, {"D"}
     excluded = {"AMAZONFEE", "B", "ADJUST", "ADJUST2", "TEST001", "TEST002", "S"}
     seen, sale, returns = set(), [], []
@@ -38,7 +33,7 @@ def online_retail_figures(rows: list[dict], *, drop_countries: frozenset[str] = 
         qty, price = int(r["Quantity"]), Decimal(r["Price"]).quantize(CENT, ROUND_HALF_UP)
         cust = r["Customer ID"].removesuffix(".0") or None
         row = {"n": n, "inv": r["Invoice"], "sku": r["StockCode"], "qty": qty, "price": price, "cust": cust,
-               "at": r["InvoiceDate"], "country": r["Country"]}
+               "at": r["InvoiceDate"]}
         if key in seen or r["StockCode"] in excluded or (qty < 0 and not r["Invoice"].startswith("C")):
             out["excluded"] += 1
         elif r["Invoice"].startswith("C"):
@@ -69,8 +64,7 @@ def online_retail_figures(rows: list[dict], *, drop_countries: frozenset[str] = 
         if amount["disc"] > g + amount["ship"]:
             out["quarantined"] += sum(r["sku"] in discount for r in charges)
             amount["disc"] = Decimal(0)
-        if rs[0]["country"] not in drop_countries:
-            payable[inv] = g + amount["ship"] - amount["disc"]
+        payable[inv] = g + amount["ship"] - amount["disc"]
         for i, r in enumerate(goods, start=1):
             lines.append({**r, "line_no": i, "amount": r["qty"] * r["price"]})
         out["guest_lines"] += sum(r["cust"] is None for r in goods)
@@ -90,7 +84,7 @@ def online_retail_figures(rows: list[dict], *, drop_countries: frozenset[str] = 
         refunded[(best["inv"], best["line_no"])] += amount
         if refunded[(best["inv"], best["line_no"])] > best["amount"]:
             out["quarantined"] += 1
-        elif orders[best["inv"]][0]["country"] not in drop_countries:
+        else:
             refunds.append(amount)
     return {
         "invoices": len(payable), "cancellation_invoices": len({r["Invoice"] for r in rows if r["Invoice"][0] == "C"}),

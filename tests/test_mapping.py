@@ -104,6 +104,7 @@ def test_values_parse_in_the_exports_notation_and_bad_ones_are_named(spark):
         ("A-1", "SKU-1", "2", "1.234,50", "15/03/2024 10:30", "K1", "Deutschland", "eur", "bezahlt"),
         ("A-2", "SKU-1", "1", "0,125", "01/04/2024 00:30", "N/A", "Schweiz", "CHF", "ERSTATTET"),
         ("A-3", "SKU-2", "zwei", "3,5x", "31/02/2024 08:00", " ", None, "Euro", "BEZAHLT"),
+        ("A-4", "SKU-2", "1", "3,50", "17/03/2024 08:00", "K2", "Unbekannt", "CHF", "BEZAHLT"),  # mapped to ""
     ])
     out = raw.transform(tm.with_parsed_fields, mapping=load_mapping(SHOP)).select(
         "order_id", "quantity", "unit_price", "_price_rounded", "ordered_at", "customer_id", "ship_country",
@@ -123,6 +124,7 @@ def test_values_parse_in_the_exports_notation_and_bad_ones_are_named(spark):
          "unit_price: '3,5x' in column 'Einzelpreis' is not a number; "
          "ordered_at: '31/02/2024 08:00' in column 'Datum' does not match 'dd/MM/yyyy HH:mm'; "
          "currency: 'Euro' in column 'Währung' is not a 3-letter currency code"),
+        ("A-4", 1, Decimal("3.50"), False, dt.datetime(2024, 3, 17, 7, 0), "K2", None, "CHF", "BEZAHLT", None),
     ], schema)
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
 

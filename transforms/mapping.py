@@ -138,7 +138,8 @@ class SourceMapping:
     returns: Returns
     non_product_codes: NonProductCodes = field(default_factory=NonProductCodes)
     rules: Rules = field(default_factory=Rules)
-    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)  # target field -> {raw: value}
+    # target field -> {file value: bronze value}; a value mapped to "" becomes null (unknown)
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def source_columns(self) -> tuple[str, ...]:
@@ -202,7 +203,7 @@ def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:
         vmap = mapping.value_maps.get(target)
         if vmap:
             lookup = F.create_map(*[F.lit(x) for kv in vmap.items() for x in kv])
-            value = F.coalesce(F.element_at(lookup, value), value)
+            value = blank_to_null(F.coalesce(F.element_at(lookup, value), value))  # mapped to "": unknown
         return value
 
     def num(target: str) -> Column:

@@ -157,8 +157,9 @@ COUNTRY_ALIASES = {
     "FRANCE": "FR", "SINGAPORE": "SG", "MALAYSIA": "MY", "THAILAND": "TH", "INDONESIA": "ID",
     "VIETNAM": "VN", "PHILIPPINES": "PH", "AUSTRALIA": "AU", "HONG KONG": "HK", "TAIWAN": "TW",
     "CANADA": "CA", "CHN": "CN", "JPN": "JP", "KOR": "KR", "GBR": "GB", "DEU": "DE",
-    # English names as retailers' exports write them (Online Retail II among them); regions that are no
-    # country (Channel Islands, West Indies, Unspecified) stay unmapped and are quarantined as invalid.
+    # English names as retailers' exports write them (Online Retail II among them). Regions that are no
+    # single country are a source's call: its mapping's value_maps (e.g. Online Retail's "Channel Islands"
+    # -> unknown); an unmapped name that is no ISO code is quarantined as invalid:<col>.
     "AUSTRIA": "AT", "BAHRAIN": "BH", "BELGIUM": "BE", "BERMUDA": "BM", "BRAZIL": "BR", "CYPRUS": "CY",
     "DENMARK": "DK", "EIRE": "IE", "IRELAND": "IE", "FINLAND": "FI", "GREECE": "GR", "ICELAND": "IS",
     "ISRAEL": "IL", "ITALY": "IT", "LEBANON": "LB", "LITHUANIA": "LT", "MALTA": "MT", "NETHERLANDS": "NL",
