@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from transforms import bronze
+from transforms.columns import MissingColumnsError
 
 AT = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 FILE1 = "file:/lake/landing/refund_events/batch=00001/part-00000.jsonl"
@@ -161,5 +162,5 @@ def test_landing_batch_is_the_number_of_the_batch_folder_or_null(spark):
 
 def test_transform_without_required_columns_names_them(spark):
     df = spark.createDataFrame([("x",)], "value string")
-    with pytest.raises(bronze.MissingColumnsError, match=r"\['_payload', '_source_file'\]"):
+    with pytest.raises(MissingColumnsError, match=r"\['_payload', '_source_file'\]"):
         bronze.json_to_bronze(df, fields=FIELDS, extra={}, run_id="r1", ingested_at=AT)

@@ -15,6 +15,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from transforms.columns import require_columns
+
 CORRUPT = "_corrupt_record"
 SOURCE_FILE = "_source_file"
 LANDING_BATCH = "_landing_batch"
@@ -27,16 +29,6 @@ PAYLOAD = "_payload"  # working column: the parsed JSON object as key -> value t
 _BATCH_IN_PATH = r"batch=(\d+)"
 # Delta (without column mapping) refuses these in column names; dots would read as struct access.
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_]")
-
-
-class MissingColumnsError(ValueError):
-    """A frame handed to a bronze transform lacks columns the transform needs."""
-
-
-def require_columns(df: DataFrame, columns: Iterable[str], *, what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(f"{what} needs columns {missing}; found {df.columns}")
 
 
 def csv_read_schema(fields: Sequence[str]) -> T.StructType:

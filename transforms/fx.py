@@ -8,6 +8,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from transforms.columns import require_columns
 from transforms.money import MONEY, round_money
 from transforms.schemas import RATE
 
@@ -16,21 +17,11 @@ from transforms.schemas import RATE
 _PRODUCT = T.DecimalType(24, 10)
 
 
-class MissingFxColumnsError(ValueError):
-    """A frame given to the FX helpers lacks a column they need."""
-
-
-def _require(df: DataFrame, columns: Sequence[str], *, what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingFxColumnsError(f"{what} needs column(s) {missing}; found {df.columns}")
-
-
 def to_daily_rates(fx_rates: DataFrame, *, until: Column | None = None, frame: DataFrame | None = None) -> DataFrame:
     """One row per currency per calendar day from its first rate to its last rate, or to the latest
     ``until`` date in ``frame`` when that is later; a day without a rate (weekend, holiday, a rate not
     delivered yet) carries the latest earlier rate forward. Columns: rate_date, currency, per_usd."""
-    _require(fx_rates, ("rate_date", "currency", "per_usd"), what="fx_rates")
+    require_columns(fx_rates, ("rate_date", "currency", "per_usd"), what="fx_rates")
     rates = fx_rates.select("rate_date", "currency", F.col("per_usd").cast(RATE).alias("per_usd"))
     spans = rates.groupBy("currency").agg(F.min("rate_date").alias("_first"), F.max("rate_date").alias("_last"))
     end = F.col("_last")
@@ -75,7 +66,7 @@ def with_reporting_amounts(
     converted amount is null; with ``flag_missing`` and an ``_errors`` column, ``missing_fx_rate:<out>`` is
     appended to ``_errors`` too (null amounts stay null without an error). Rows and other columns are kept.
     """
-    _require(df, (*columns, currency_col, date_col), what="with_reporting_amounts")
+    require_columns(df, (*columns, currency_col, date_col), what="with_reporting_amounts")
     reporting = reporting_currency.upper()
     day = F.col(date_col).cast(T.DateType())
     daily = F.broadcast(to_daily_rates(fx_rates, until=day, frame=df))

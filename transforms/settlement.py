@@ -8,13 +8,14 @@ docs/contracts.md "Money identities". `reconcile` checks the result against paym
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from transforms import fx
+from transforms.columns import require_columns
 from transforms.money import MONEY, allocate_largest_remainder, round_money
 
 DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
@@ -59,16 +60,6 @@ RECONCILIATION = T.StructType([T.StructField(n, t, nullable) for n, t, nullable 
 """One row per order whose settlement does not reconcile with its payments and refunds."""
 
 
-class MissingColumnsError(ValueError):
-    """An input DataFrame lacks columns that the settlement needs."""
-
-
-def require_columns(df: DataFrame, columns: Iterable[str], *, name: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(f"{name} is missing column(s) {missing}; found {df.columns}")
-
-
 def is_ok_status(col: Column, statuses: Sequence[str]) -> Column:
     """True when ``col`` (case-insensitive) is one of ``statuses``."""
     return F.lower(F.trim(col)).isin(*statuses)
@@ -83,7 +74,7 @@ def to_discount_allocations(lines: DataFrame, *, discounts: DataFrame) -> DataFr
     cross_shop). Each discount is split across ITS `line_ids` (all lines of the order when empty) in
     proportion to line_amount, penny-exact; lines named but absent are skipped."""
     require_columns(discounts, ("order_id", "promotion_id", "discount_type", "discount_amount", "line_ids"),
-                    name="order_discounts")
+                    what="order_discounts")
     targets = (
         discounts.select(
             "order_id", "promotion_id", F.lower(F.trim("discount_type")).alias("discount_type"),
@@ -125,7 +116,7 @@ def with_order_allocations(lines: DataFrame) -> DataFrame:
 
 def to_payment_state(payments: DataFrame, *, ok_statuses: Sequence[str] = OK_PAYMENT_STATUSES) -> DataFrame:
     """One row per order with successful payments: which kinds arrived and when the last one did."""
-    require_columns(payments, ("order_id", "payment_kind", "amount", "status", "paid_at"), name="payments")
+    require_columns(payments, ("order_id", "payment_kind", "amount", "status", "paid_at"), what="payments")
     kind = F.lower(F.trim("payment_kind"))
     return (
         payments.where(is_ok_status(F.col("status"), ok_statuses))
@@ -141,7 +132,7 @@ def to_payment_state(payments: DataFrame, *, ok_statuses: Sequence[str] = OK_PAY
 
 def to_line_refunds(refunds: DataFrame, *, ok_statuses: Sequence[str] = OK_REFUND_STATUSES) -> DataFrame:
     """One row per refunded order line: the sum of its successful refunds."""
-    require_columns(refunds, ("order_id", "line_id", "amount", "status"), name="refunds")
+    require_columns(refunds, ("order_id", "line_id", "amount", "status"), what="refunds")
     return (
         refunds.where(is_ok_status(F.col("status"), ok_statuses))
         .groupBy("order_id", "line_id")
@@ -152,7 +143,7 @@ def to_line_refunds(refunds: DataFrame, *, ok_statuses: Sequence[str] = OK_REFUN
 def to_sku_brands(products: DataFrame) -> DataFrame:
     """One row per sku_id: its product_id and brand_id (the current row when products keeps versions:
     `is_current` if present, else the latest `updated_at`, ties by brand_id)."""
-    require_columns(products, ("sku_id", "product_id", "brand_id"), name="products")
+    require_columns(products, ("sku_id", "product_id", "brand_id"), what="products")
     if "is_current" in products.columns:
         products = products.where(F.coalesce(F.col("is_current"), F.lit(False)))
     order = [F.col("updated_at").desc_nulls_last()] if "updated_at" in products.columns else []
@@ -284,10 +275,10 @@ def settle_order_lines(
     give it all the silver rows of the orders to settle (an order is always settled whole)."""
     require_columns(lines, ("order_id", "line_id", "platform_id", "product_id", "sku_id", "quantity",
                             "unit_price_amount", "item_discount_amount", "line_amount", "currency"),
-                    name="order_lines")
+                    what="order_lines")
     require_columns(orders, ("order_id", "shop_id", "customer_id", "order_status", "order_date", "updated_at",
                              "is_presale", "deposit_amount", "deposit_value", "balance_due_at",
-                             "shipping_fee_amount", "ship_country", "ship_province"), name="orders")
+                             "shipping_fee_amount", "ship_country", "ship_province"), what="orders")
     order_cols = orders.select(
         "order_id", "shop_id", "customer_id", "order_status", "order_date", "updated_at",
         F.coalesce(F.col("is_presale"), F.lit(False)).alias("is_presale"), "deposit_amount", "deposit_value",
