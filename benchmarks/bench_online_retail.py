@@ -18,11 +18,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from brandlake.jobs.pipeline import stage_args  # noqa: E402
+
 from benchmarks.run import machine  # noqa: E402
 from brandlake import tables  # noqa: E402
 from brandlake.config import load_config  # noqa: E402
 from brandlake.runtime import job_context  # noqa: E402
-from jobs.pipeline import stage_args  # noqa: E402
 from tests.online_retail import OR_FILE, online_retail_figures, read_rows  # noqa: E402
 
 log = logging.getLogger("bench.online_retail")
@@ -49,8 +50,8 @@ def main() -> int:
 
     report: dict = {"machine": machine(), "file": a.file, "stages": {}}
     with job_context(cfg, "bench-online-retail") as ctx:
-        steps = [("import", "jobs.import_source", {"mapping": str(MAPPING), "path": a.file}),
-                 ("silver", "jobs.silver", {}), ("gold", "jobs.gold", {})]
+        steps = [("import", "brandlake.jobs.import_source", {"mapping": str(MAPPING), "path": a.file}),
+                 ("silver", "brandlake.jobs.silver", {}), ("gold", "brandlake.jobs.gold", {})]
         import importlib
 
         for name, module, values in steps:

@@ -12,6 +12,7 @@ import logging
 import tempfile
 import time
 
+from brandlake.jobs import silver as job
 from pyspark.sql import functions as F
 
 from brandlake import tables
@@ -19,7 +20,6 @@ from brandlake.config import load_config
 from brandlake.runtime import JobContext
 from brandlake.session import get_spark
 from brandlake.summary import RunSummary
-from jobs import silver as job
 from tests.test_silver_job import SEVERITIES, SPECS, SUITES, Ctx
 
 

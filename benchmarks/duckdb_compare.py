@@ -47,8 +47,9 @@ def _norm(row) -> tuple:
 
 
 def compare(spark, lake_root: str, repeat: int = 3) -> dict:
+    from brandlake.transforms.sales import to_sales_daily
+
     from brandlake import tables
-    from transforms.sales import to_sales_daily
 
     path = f"{lake_root}/gold/order_line_settlement"
     files = DeltaTable(path).file_uris()

@@ -20,9 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from brandlake.jobs.pipeline import stage_args  # noqa: E402
+
 from brandlake.config import load_config  # noqa: E402
 from brandlake.runtime import job_context  # noqa: E402
-from jobs.pipeline import stage_args  # noqa: E402
 
 log = logging.getLogger("bench")
 ALL_STAGES = ("generate", "ingest", "silver", "gold")

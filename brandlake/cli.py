@@ -16,12 +16,12 @@ from brandlake.config import ENVIRONMENTS, ConfigError, deep_merge, load_config,
 
 # command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("jobs.generate", "write a synthetic marketplace landing zone (raw platform exports)"),
-    "ingest": ("jobs.ingest", "load new landing files into bronze Delta tables, exactly once"),
-    "silver": ("jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
-    "gold": ("jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
-    "import": ("jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
-    "pipeline": ("jobs.pipeline", "run every stage end to end on the selected environment"),
+    "generate": ("brandlake.jobs.generate", "write a synthetic marketplace landing zone (raw platform exports)"),
+    "ingest": ("brandlake.jobs.ingest", "load new landing files into bronze Delta tables, exactly once"),
+    "silver": ("brandlake.jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
+    "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
+    "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
+    "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
 }
 
 

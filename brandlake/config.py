@@ -275,7 +275,7 @@ def _conf_text(conf_dir: Path | None, name: str) -> tuple[str, str]:
         if not p.is_file():
             raise ConfigError(f"config file {p} does not exist")
         return p.read_text(encoding="utf-8"), str(p)
-    res = resources.files("conf").joinpath(name)
+    res = resources.files("brandlake.conf").joinpath(name)
     if not res.is_file():
         raise ConfigError(f"config file conf/{name} is not packaged")
     return res.read_text(encoding="utf-8"), f"conf/{name}"

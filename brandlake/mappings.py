@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from brandlake.config import ConfigError, build
-from transforms.mapping import MATCH_KEYS, REQUIRED_TARGETS, TARGET_FIELDS, SourceMapping
+from brandlake.transforms.mapping import MATCH_KEYS, REQUIRED_TARGETS, TARGET_FIELDS, SourceMapping
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")

@@ -1,5 +1,7 @@
 """Build ``dist/brandlake-<version>.zip``: the project's packages (and conf/expectations data) for
-``spark-submit --py-files``. The zip is deterministic (sorted entries, fixed timestamps and modes),
+``spark-submit --py-files``, laid out as the one ``brandlake`` namespace that pyproject.toml's
+``[tool.setuptools.package-dir]`` maps the top-level folders to (``jobs/`` ships as ``brandlake/jobs/``).
+The synthetic generator is demo data, not a job dependency: it ships only with ``--with-generator``. The zip is deterministic (sorted entries, fixed timestamps and modes),
 so building twice from the same tree yields the same bytes and an unchanged file is left alone.
 
     python -m brandlake.packaging [--out-dir dist] [--check]
@@ -15,12 +17,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PACKAGES = ("brandlake", "jobs", "transforms", "models", "expectations", "conf")
+GENERATOR_PACKAGE = "brandlake.synthetic"
 # Files shipped from inside the packages; conf/*.yaml and conf/sources/*.yaml are read with
 # importlib.resources, which works from a zip (zipimport) as long as they are in it.
 INCLUDE_SUFFIXES = (".py", ".yaml", ".yml", ".json")
@@ -48,20 +51,36 @@ def package_version() -> str:
     return __version__
 
 
-def collect_files(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[tuple[str, Path]]:
+def package_dirs(root: Path) -> dict[str, str]:
+    """``{package: folder}`` of the top-level packages, from pyproject.toml's package-dir table."""
+    pyproject = root / "pyproject.toml"
+    try:
+        setuptools_cfg = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"]
+        mapping = setuptools_cfg["package-dir"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError) as e:
+        raise PackagingError(f"{pyproject} has no readable [tool.setuptools.package-dir] table: {e}") from e
+    if any(not pkg.startswith("brandlake") for pkg in mapping):
+        raise PackagingError(f"{pyproject} maps packages outside the brandlake namespace: {sorted(mapping)}")
+    return dict(mapping)
+
+
+def collect_files(root: Path, *, with_generator: bool = False) -> list[tuple[str, Path]]:
     """(name inside the zip, file on disk) for every shipped file, sorted by name."""
     files: list[tuple[str, Path]] = []
-    for pkg in packages:
-        pkg_dir = root / pkg
+    for pkg, folder in package_dirs(root).items():
+        if pkg == GENERATOR_PACKAGE and not with_generator:
+            continue
+        pkg_dir = root / folder
         if not (pkg_dir / "__init__.py").is_file():
             raise PackagingError(f"package {pkg!r} has no {pkg_dir / '__init__.py'}; cannot ship it")
+        arc_root = pkg.replace(".", "/")
         for dirpath, dirnames, filenames in os.walk(pkg_dir):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
             for name in filenames:
                 if name.startswith(".") or not name.endswith(INCLUDE_SUFFIXES):
                     continue
                 path = Path(dirpath) / name
-                files.append((path.relative_to(root).as_posix(), path))
+                files.append((f"{arc_root}/{path.relative_to(pkg_dir).as_posix()}", path))
     return sorted(files)
 
 
@@ -78,7 +97,9 @@ def zip_bytes(files: list[tuple[str, Path]]) -> bytes:
     return buf.getvalue()
 
 
-def build_zip(out_dir: str | Path | None = None, *, root: str | Path | None = None) -> Path:
+def build_zip(
+    out_dir: str | Path | None = None, *, root: str | Path | None = None, with_generator: bool = False
+) -> Path:
     """Write ``<out_dir>/brandlake-<version>.zip`` (default ``<root>/dist``) and return its path.
 
     Idempotent: an existing zip with the same bytes is not rewritten; a different one is replaced
@@ -87,7 +108,7 @@ def build_zip(out_dir: str | Path | None = None, *, root: str | Path | None = No
     root = Path(root) if root is not None else project_root()
     out = Path(out_dir) if out_dir is not None else root / "dist"
     target = out / f"brandlake-{package_version()}.zip"
-    data = zip_bytes(collect_files(root))
+    data = zip_bytes(collect_files(root, with_generator=with_generator))
     if target.is_file() and target.read_bytes() == data:
         log.info("%s is up to date", target)
         return target
@@ -107,7 +128,7 @@ def build_zip(out_dir: str | Path | None = None, *, root: str | Path | None = No
 
 _CHECK_CODE = """
 import dataclasses, json, sys
-import brandlake.config, conf
+import brandlake.config, brandlake.conf as conf
 from brandlake.config import load_config
 cfg = load_config(sys.argv[1], overrides={"lake": {"root": "/lake"}})
 print(json.dumps({
@@ -145,10 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m brandlake.packaging", description=__doc__.splitlines()[0])
     p.add_argument("--root", default=None, help="source tree (default: the one this module lives in)")
     p.add_argument("--out-dir", default=None, help="output folder (default: <root>/dist)")
+    p.add_argument("--with-generator", action="store_true", help="also ship brandlake.synthetic (generate on the cluster)")
     p.add_argument("--check", action="store_true", help="then import the zip alone and load every config env")
     args = p.parse_args(argv)
     try:
-        path = build_zip(args.out_dir, root=args.root)
+        path = build_zip(args.out_dir, root=args.root, with_generator=args.with_generator)
         if args.check:
             from brandlake.config import ENVIRONMENTS
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import great_expectations as gx
+from brandlake.expectations.gate import RuleResult
 from great_expectations.core import (
     ExpectationSuite,
     ExpectationSuiteValidationResult,
@@ -22,8 +23,6 @@ from great_expectations.data_context.types.resource_identifiers import (
     ExpectationSuiteIdentifier,
     ValidationResultIdentifier,
 )
-
-from expectations.gate import RuleResult
 
 log = logging.getLogger(__name__)
 

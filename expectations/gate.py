@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import reduce
 
+from brandlake.expectations.rules import Rule
+from brandlake.expectations.suites import CONFORM_RULE
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake.config import ConfigError, DqConfig
-from expectations.rules import Rule
-from expectations.suites import CONFORM_RULE
 
 log = logging.getLogger(__name__)
 

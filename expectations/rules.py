@@ -11,12 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from brandlake.expectations.suites import CHECK_CONFORM, CHECK_REFERENCE
 from great_expectations.core import ExpectationSuite
 from great_expectations.expectations import Expectation
 from pyspark.sql import Column
 from pyspark.sql import functions as F
-
-from expectations.suites import CHECK_CONFORM, CHECK_REFERENCE
 
 RuleKind = Literal["row", "unique", "reference", "conform"]
 

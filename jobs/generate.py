@@ -7,16 +7,16 @@ import argparse
 import dataclasses
 import logging
 
+from brandlake.synthetic import landing_io
+from brandlake.synthetic.constants import ROWS_PER_SF_PER_BATCH
+from brandlake.synthetic.export import with_csv_headers
+from brandlake.synthetic.params import DefectSpec, WorldParams
+from brandlake.synthetic.world import build_world, landing_lines, landing_records, truth_frames
+from brandlake.transforms.landing import SOURCES
 from pyspark.sql import functions as F
 
-from brandlake import landing_io
 from brandlake.runtime import JobContext
 from brandlake.tables import delete_path
-from transforms.landing import SOURCES
-from transforms.synthetic.constants import ROWS_PER_SF_PER_BATCH
-from transforms.synthetic.export import with_csv_headers
-from transforms.synthetic.params import DefectSpec, WorldParams
-from transforms.synthetic.world import build_world, landing_lines, landing_records, truth_frames
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,9 @@ import argparse
 import datetime as dt
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from brandlake import tables
-from brandlake.runtime import JobContext
-from transforms.changes import changed_keys
-from transforms.sales import to_sales_daily
-from transforms.schemas import (
+from brandlake.transforms.changes import changed_keys
+from brandlake.transforms.sales import to_sales_daily
+from brandlake.transforms.schemas import (
     SILVER_FX_RATES,
     SILVER_ORDER_DISCOUNTS,
     SILVER_ORDER_LINES,
@@ -28,7 +22,13 @@ from transforms.schemas import (
     SILVER_PAYMENTS,
     SILVER_REFUNDS,
 )
-from transforms.settlement import PENDING, find_orphan_orders, reconcile, settle_order_lines
+from brandlake.transforms.settlement import PENDING, find_orphan_orders, reconcile, settle_order_lines
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from brandlake.transforms import mapping as tm
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -21,7 +22,6 @@ from pyspark.sql import types as T
 from brandlake import tables
 from brandlake.mappings import load_mapping, mapping_digest
 from brandlake.runtime import JobContext
-from transforms import mapping as tm
 
 log = logging.getLogger(__name__)
 

@@ -13,14 +13,14 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from brandlake.transforms import bronze
+from brandlake.transforms.landing import SOURCES, LandingSource
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from brandlake import tables
 from brandlake.runtime import JobContext
-from transforms import bronze
-from transforms.landing import SOURCES, LandingSource
 
 log = logging.getLogger(__name__)
 

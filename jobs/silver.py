@@ -24,6 +24,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from brandlake.expectations.gate import RuleResult, gate, results_frame, severities_for
+from brandlake.expectations.rules import Rule, rules_from_suite
+from brandlake.expectations.suites import suite_for
+from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
+from brandlake.transforms.fx import with_reporting_amounts
+from brandlake.transforms.schemas import SILVER_FX_RATES
+from brandlake.transforms.silver.registry import published_schema
 from great_expectations.core import ExpectationSuite
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -32,13 +39,6 @@ from pyspark.sql import types as T
 from brandlake import tables
 from brandlake.config import Config, ConfigError
 from brandlake.runtime import JobContext
-from expectations.gate import RuleResult, gate, results_frame, severities_for
-from expectations.rules import Rule, rules_from_suite
-from expectations.suites import suite_for
-from transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
-from transforms.fx import with_reporting_amounts
-from transforms.schemas import SILVER_FX_RATES
-from transforms.silver.registry import published_schema
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
-    from transforms.silver.registry import SILVER_TABLES, ConformContext
+    from brandlake.transforms.silver.registry import SILVER_TABLES, ConformContext
 
     specs = select_tables(SILVER_TABLES, args.tables)
     pii_key = resolve_pii_key(ctx.cfg, ctx.spark)
@@ -329,7 +329,7 @@ def _data_docs(ctx: JobContext, validations: Sequence[tuple[ExpectationSuite, li
     if not tables.is_local(target):
         log.warning("data docs are built only on a local lake; %s is not local", target)
         return
-    from expectations.docs import build_data_docs, validation_result
+    from brandlake.expectations.docs import build_data_docs, validation_result
 
     now = dt.datetime.now(dt.UTC)
     gx_results = [(suite, validation_result(suite, results, run_name=ctx.summary.run_id, evaluated_at=now))

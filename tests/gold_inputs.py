@@ -8,10 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
-
-from transforms.schemas import (
+from brandlake.transforms.schemas import (
     SILVER_FX_RATES,
     SILVER_ORDER_DISCOUNTS,
     SILVER_ORDER_LINES,
@@ -19,6 +16,8 @@ from transforms.schemas import (
     SILVER_PAYMENTS,
     SILVER_REFUNDS,
 )
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 PRODUCTS = T.StructType([
     T.StructField("sku_id", T.StringType(), False), T.StructField("product_id", T.StringType(), True),

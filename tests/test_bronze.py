@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from brandlake.transforms import bronze
+from brandlake.transforms.columns import MissingColumnsError
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms import bronze
-from transforms.columns import MissingColumnsError
 
 AT = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 FILE1 = "file:/lake/landing/refund_events/batch=00001/part-00000.jsonl"

@@ -12,14 +12,14 @@ import re
 from pathlib import Path
 
 import pytest
+from brandlake.transforms.landing import SOURCES
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake.jars import ensure_jars
 from brandlake.packaging import build_zip
-from brandlake.standalone import StandaloneCluster
-from transforms.landing import SOURCES
+from tests.standalone import StandaloneCluster
 
 pytestmark = [pytest.mark.cluster]
 
@@ -198,7 +198,7 @@ def bronze_record_counts(spark, bronze_root: Path, sources: tuple[str, ...]):
 
 @pytest.mark.slow_cluster
 def test_generate_then_ingest_submitted_to_a_standalone_cluster_land_every_record_in_bronze(spark, tmp_path):
-    zip_path = build_zip(tmp_path / "dist")
+    zip_path = build_zip(tmp_path / "dist", with_generator=True)
     lake = tmp_path / "lake"
     with StandaloneCluster(tmp_path / "cluster") as cluster:
         _submit(cluster, zip_path, lake, "generate", "--scale", SCALE, "--until-batch", UNTIL_BATCH, timeout=1800)

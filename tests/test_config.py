@@ -19,7 +19,7 @@ def conf_dir(tmp_path):
     from importlib import resources
 
     for name in ("base.yaml", "local.yaml", "test.yaml", "cluster.yaml"):
-        _write(tmp_path, name, resources.files("conf").joinpath(name).read_text(encoding="utf-8"))
+        _write(tmp_path, name, resources.files("brandlake.conf").joinpath(name).read_text(encoding="utf-8"))
     return tmp_path
 
 

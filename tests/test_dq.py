@@ -6,13 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from chispa import assert_df_equality
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from brandlake.config import ConfigError, DqConfig, load_config
-from expectations import suites as S
-from expectations.gate import (
+from brandlake.expectations import suites as S
+from brandlake.expectations.gate import (
     DQ_RESULTS,
     DataQualityError,
     RuleResult,
@@ -21,8 +16,13 @@ from expectations.gate import (
     severities_for,
     with_failed_rules,
 )
-from expectations.rules import UnsupportedExpectationError, rules_from_suite
-from transforms.dedupe import with_dedupe_flags
+from brandlake.expectations.rules import UnsupportedExpectationError, rules_from_suite
+from brandlake.transforms.dedupe import with_dedupe_flags
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake.config import ConfigError, DqConfig, load_config
 
 MONEY = T.DecimalType(18, 2)
 LINES = T.StructType([
@@ -198,7 +198,7 @@ def test_dedupe_flags_exact_duplicates_and_superseded_versions_but_never_bad_row
 
 
 def test_data_docs_are_rendered_by_great_expectations(tmp_path, monkeypatch):
-    from expectations.docs import build_data_docs, validation_result
+    from brandlake.expectations.docs import build_data_docs, validation_result
 
     monkeypatch.chdir(tmp_path)  # the default lake is the relative ./lake
 

@@ -14,13 +14,13 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
+from brandlake.jobs import generate, gold, ingest, silver
+from brandlake.jobs.pipeline import stage_args
+from brandlake.transforms.landing import SOURCES
 
 from brandlake import tables
 from brandlake.config import load_config
 from brandlake.runtime import job_context
-from jobs import generate, gold, ingest, silver
-from jobs.pipeline import stage_args
-from transforms.landing import SOURCES
 
 FIRST_BATCHES = 2
 

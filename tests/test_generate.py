@@ -14,18 +14,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from brandlake.jobs import generate
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.export import batch_of, to_lines
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.people import format_phone
+from brandlake.transforms.landing import SOURCES
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from brandlake.config import load_config
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-from jobs import generate
-from transforms.landing import SOURCES
-from transforms.synthetic import constants as C
-from transforms.synthetic.export import batch_of, to_lines
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.people import format_phone
 
 FILE_RE = re.compile(r"^batch=(\d{5})/part-(\d{5})\.(jsonl|csv)$")
 
@@ -300,7 +300,7 @@ def test_rerun_with_same_seed_replaces_landing_with_the_identical_prefix_until_b
 def test_a_different_seed_gives_different_people(spark):
     import datetime as dt
 
-    from transforms.synthetic.people import persons
+    from brandlake.synthetic.people import persons
     a = WorldParams(seed=1, scale=0.0005, start_date=dt.date(2024, 1, 1), days=60, batch_days=30)
     b = WorldParams(seed=2, scale=0.0005, start_date=dt.date(2024, 1, 1), days=60, batch_days=30)
     cols = ["person_id", "country", "phone_digits", "birth_year"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from brandlake.jobs import gold
+from brandlake.transforms.settlement import RECONCILIATION
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import job_context
-from jobs import gold
 from tests.gold_inputs import discount, line, m, order, payment, refund, silver
-from transforms.settlement import RECONCILIATION
 
 LATER = dict(balance=dt.datetime(2024, 3, 6), refund=dt.datetime(2024, 3, 7))
 PROJECTION = ["order_id", "line_id", "settled_amount", "settlement_status"]

@@ -7,6 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from brandlake.jobs import import_source as job
+from brandlake.transforms.landing import SOURCES
+from brandlake.transforms.mapping import IMPORT_QUARANTINE
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -15,10 +18,7 @@ from brandlake import tables
 from brandlake.mappings import load_mapping
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-from jobs import import_source as job
 from tests.online_retail import OR_FILE, online_retail_figures, read_rows
-from transforms.landing import SOURCES
-from transforms.mapping import IMPORT_QUARANTINE
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "tests" / "data" / "mappings" / "shop_export.yaml"
@@ -233,9 +233,10 @@ def test_online_retail_sample_runs_through_silver_and_gold_to_the_independent_ne
     import argparse
     import os
 
+    from brandlake.jobs import gold, silver
+
     from brandlake.config import load_config
     from brandlake.runtime import job_context
-    from jobs import gold, silver
 
     sample, expected = online_retail_sample(tmp_path)
 

@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 
 import pytest
+from brandlake.jobs import ingest as ingest_job
+from brandlake.transforms.landing import SOURCES
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,8 +20,6 @@ from brandlake import tables
 from brandlake.config import load_config
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-from jobs import ingest as ingest_job
-from transforms.landing import SOURCES
 
 PAYMENT_FIELDS = SOURCES["payment_events"].fields
 WAREHOUSE_FIELDS = SOURCES["warehouses"].fields

@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from brandlake.transforms import mapping as tm
 from chispa import assert_df_equality
 from pyspark.sql import types as T
 
 from brandlake.mappings import MappingError, load_mapping, parse_mapping
-from transforms import mapping as tm
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "tests" / "data" / "mappings" / "shop_export.yaml"

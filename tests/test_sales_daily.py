@@ -3,11 +3,11 @@ platform × region × day."""
 
 from __future__ import annotations
 
+from brandlake.transforms.sales import SALES_DAILY, to_sales_daily
+from brandlake.transforms.settlement import ORDER_LINE_SETTLEMENT
 from chispa import assert_df_equality
 
 from tests.gold_inputs import DAY, frame, m, nullable
-from transforms.sales import SALES_DAILY, to_sales_daily
-from transforms.settlement import ORDER_LINE_SETTLEMENT
 
 
 def settled_line(order_id: str, line_id: str, *, customer_id: str | None, quantity: int, gross: str, discount: str,

@@ -6,18 +6,18 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from chispa import assert_df_equality
-from pyspark.sql import types as T
-
-from tests.gold_inputs import AT, DAY, discount, fx, line, m, order, payment, product, refund, silver
-from transforms.money import MONEY, allocate_largest_remainder, round_money
-from transforms.settlement import (
+from brandlake.transforms.money import MONEY, allocate_largest_remainder, round_money
+from brandlake.transforms.settlement import (
     ORDER_LINE_SETTLEMENT,
     RECONCILIATION,
     reconcile,
     settle_order_lines,
     to_discount_allocations,
 )
+from chispa import assert_df_equality
+from pyspark.sql import types as T
+
+from tests.gold_inputs import AT, DAY, discount, fx, line, m, order, payment, product, refund, silver
 
 ALLOC_IN = T.StructType([
     T.StructField("g", T.StringType()), T.StructField("line_id", T.StringType()),

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from brandlake.expectations import suites as S
+from brandlake.expectations.gate import DataQualityError
+from brandlake.jobs import silver as job
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -21,9 +24,6 @@ from brandlake import tables
 from brandlake.config import ConfigError, load_config
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-from expectations import suites as S
-from expectations.gate import DataQualityError
-from jobs import silver as job
 
 MONEY = T.DecimalType(18, 2)
 
@@ -264,7 +264,7 @@ def test_rule_without_severity_stops_the_job_before_any_table_is_built(spark, tm
 
 
 def test_parents_are_built_before_the_tables_that_reference_them():
-    from expectations.rules import rules_from_suite
+    from brandlake.expectations.rules import rules_from_suite
 
     platforms = Table("platforms", "platforms", ("platform_id",), "updated_at", MAKERS, conform_makers, "")
     ordered = job.dependency_order([*SPECS, platforms], {

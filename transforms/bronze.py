@@ -11,11 +11,10 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from brandlake.transforms.columns import require_columns
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms.columns import require_columns
 
 CORRUPT = "_corrupt_record"
 SOURCE_FILE = "_source_file"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from brandlake.transforms.columns import require_columns
+from brandlake.transforms.money import MONEY, round_money
+from brandlake.transforms.schemas import RATE
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms.columns import require_columns
-from transforms.money import MONEY, round_money
-from transforms.schemas import RATE
 
 # amount × rate is held at 10 decimals with 14 integer digits, so the division by the other rate
 # keeps 16 decimals before the one rounding to cents (no visible double rounding).

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from brandlake.transforms.landing import SOURCES
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms.landing import SOURCES
 
 MONEY = T.DecimalType(18, 2)
 # Wide enough for any price in a foreign export; rounded to MONEY after parsing.

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
+from brandlake.transforms.money import MONEY
+from brandlake.transforms.settlement import CANCELLED
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms.money import MONEY
-from transforms.settlement import CANCELLED
 
 SALES_DAILY_KEYS = ("brand_id", "product_id", "platform_id", "ship_country", "ship_province", "order_date")
 

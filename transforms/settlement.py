@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from brandlake.transforms import fx
+from brandlake.transforms.columns import require_columns
+from brandlake.transforms.money import MONEY, allocate_largest_remainder, round_money
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms import fx
-from transforms.columns import require_columns
-from transforms.money import MONEY, allocate_largest_remainder, round_money
 
 DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
 # silver normalises status synonyms (paid, succeeded, completed, ...) to "success"

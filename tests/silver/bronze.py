@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from brandlake.transforms.landing import SOURCES
+from brandlake.transforms.silver.common import ConformContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
-
-from transforms.landing import SOURCES
-from transforms.silver.common import ConformContext
 
 INGESTED_AT = dt.datetime(2024, 3, 1, 0, 0, 0, tzinfo=dt.UTC)
 PII_KEY = "test-only-pii-key"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from brandlake.transforms.silver.commerce import (
+    PAYMENTS_SCHEMA,
+    REFUNDS_SCHEMA,
+    conform_payments,
+    conform_refunds,
+)
 from chispa import assert_df_equality
 
 from tests.silver.bronze import CTX, bronze, d, expected, m, ts
-from transforms.silver.commerce import PAYMENTS_SCHEMA, REFUNDS_SCHEMA, conform_payments, conform_refunds
 
 
 def test_payments_convert_offsets_to_utc_with_local_date_and_tag_bad_values(spark):

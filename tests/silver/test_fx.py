@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from brandlake.transforms.fx import with_reporting_amounts
+from brandlake.transforms.schemas import SILVER_FX_RATES
 from chispa import assert_df_equality
 
 from tests.silver.bronze import d, m
-from transforms.fx import with_reporting_amounts
-from transforms.schemas import SILVER_FX_RATES
 
 RATES = [
     (d("2024-01-05"), "CNY", m("7.10000000")),   # a Friday

@@ -6,10 +6,7 @@ import hashlib
 import hmac
 import json
 
-from chispa import assert_df_equality
-
-from tests.silver.bronze import CTX, PII_KEY, bronze, d, expected, m, ts
-from transforms.silver.orders import (
+from brandlake.transforms.silver.orders import (
     ORDER_DISCOUNTS_SCHEMA,
     ORDER_LINES_SCHEMA,
     ORDERS_SCHEMA,
@@ -18,6 +15,9 @@ from transforms.silver.orders import (
     conform_orders,
     resolve_ordered_at,
 )
+from chispa import assert_df_equality
+
+from tests.silver.bronze import CTX, PII_KEY, bronze, d, expected, m, ts
 
 
 def h(text: str) -> str:

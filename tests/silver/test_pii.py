@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from brandlake.transforms.pii import keyed_hash, normalize_address, normalize_phone
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
-
-from transforms.pii import keyed_hash, normalize_address, normalize_phone
 
 KEY = "k3y"
 

@@ -6,12 +6,17 @@ import hashlib
 import hmac
 import json
 
+from brandlake.transforms.silver.catalog import (
+    INVENTORY_SCHEMA,
+    PLATFORMS_SCHEMA,
+    conform_inventory,
+    conform_platforms,
+)
+from brandlake.transforms.silver.customers import CUSTOMERS_SCHEMA, conform_customers
+from brandlake.transforms.silver.registry import SILVER_TABLES
 from chispa import assert_df_equality
 
 from tests.silver.bronze import CTX, PII_KEY, bronze, d, expected, ts
-from transforms.silver.catalog import INVENTORY_SCHEMA, PLATFORMS_SCHEMA, conform_inventory, conform_platforms
-from transforms.silver.customers import CUSTOMERS_SCHEMA, conform_customers
-from transforms.silver.registry import SILVER_TABLES
 
 
 def h(text: str) -> str:

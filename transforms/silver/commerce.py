@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.schemas import MONEY, SILVER_PAYMENTS, SILVER_REFUNDS
-from transforms.silver.common import (
+from brandlake.transforms.schemas import MONEY, SILVER_PAYMENTS, SILVER_REFUNDS
+from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
     conform_simple,
@@ -23,6 +19,9 @@ from transforms.silver.common import (
     text,
     timestamp,
 )
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 S, TS, D, INT = T.StringType(), T.TimestampType(), T.DateType(), T.IntegerType()
 

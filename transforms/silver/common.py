@@ -18,11 +18,10 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from brandlake.transforms.landing import SOURCES
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
-
-from transforms.landing import SOURCES
 
 log = logging.getLogger(__name__)
 

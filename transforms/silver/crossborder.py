@@ -3,12 +3,8 @@ and daily FX rates."""
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.schemas import MONEY, RATE, SILVER_FX_RATES
-from transforms.silver.common import (
+from brandlake.transforms.schemas import MONEY, RATE, SILVER_FX_RATES
+from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
     conform_simple,
@@ -27,6 +23,9 @@ from transforms.silver.common import (
     struct_schema,
     timestamp,
 )
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 S, TS, D = T.StringType(), T.TimestampType(), T.DateType()
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.pii import address_hash, phone_hash
-from transforms.silver.common import (
+from brandlake.transforms.pii import address_hash, phone_hash
+from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
     conform_simple,
@@ -18,6 +14,9 @@ from transforms.silver.common import (
     text,
     timestamp,
 )
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 S, TS, INT = T.StringType(), T.TimestampType(), T.IntegerType()
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.silver.common import (
+from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
     conform_simple,
@@ -16,6 +12,9 @@ from transforms.silver.common import (
     text,
     timestamp,
 )
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 S, TS, D = T.StringType(), T.TimestampType(), T.DateType()
 

@@ -7,13 +7,9 @@ the silver job keeps the latest version per key.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.pii import address_hash, phone_hash
-from transforms.schemas import SILVER_ORDER_DISCOUNTS, SILVER_ORDER_LINES, SILVER_ORDERS
-from transforms.silver.common import (
+from brandlake.transforms.pii import address_hash, phone_hash
+from brandlake.transforms.schemas import SILVER_ORDER_DISCOUNTS, SILVER_ORDER_LINES, SILVER_ORDERS
+from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
     blank,
@@ -35,6 +31,9 @@ from transforms.silver.common import (
     with_errors,
     with_fields,
 )
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 S, TS = T.StringType(), T.TimestampType()
 SOURCE = "order_events"

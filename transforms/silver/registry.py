@@ -16,12 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from brandlake.transforms.money import MONEY
+from brandlake.transforms.silver import (
+    catalog,
+    commerce,
+    crossborder,
+    customers,
+    engagement,
+    logistics,
+    orders,
+)
+from brandlake.transforms.silver.common import ConformContext
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
-
-from transforms.money import MONEY
-from transforms.silver import catalog, commerce, crossborder, customers, engagement, logistics, orders
-from transforms.silver.common import ConformContext
 
 __all__ = ["ENUMS", "SILVER_TABLES", "ConformContext", "SilverTable", "published_schema", "silver_table"]
 

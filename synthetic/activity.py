@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import math
 
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.catalog import day_date
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.rand import fmt_ts, lit_map, money, pick, randint, uniform
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-
-from transforms.synthetic import constants as C
-from transforms.synthetic.catalog import day_date
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.rand import fmt_ts, lit_map, money, pick, randint, uniform
 
 
 def _meta(at, rid, order_id=None) -> list:

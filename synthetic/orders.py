@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
-
-from transforms.synthetic import constants as C
-from transforms.synthetic.catalog import day_date
-from transforms.synthetic.params import DAY_BINS, ORDERS_PER_ACCOUNT, WorldParams
-from transforms.synthetic.rand import (
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.catalog import day_date
+from brandlake.synthetic.params import DAY_BINS, ORDERS_PER_ACCOUNT, WorldParams
+from brandlake.synthetic.rand import (
     floor_cents,
     lit_map,
     local_to_epoch,
@@ -20,6 +17,8 @@ from transforms.synthetic.rand import (
     uniform,
     wpick,
 )
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
 
 def _zero() -> Column:

@@ -6,13 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
-from pyspark.sql import types as T
-
-from transforms.synthetic import constants as C
-from transforms.synthetic.params import DAY_BINS, WorldParams
-from transforms.synthetic.rand import (
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.params import DAY_BINS, WorldParams
+from brandlake.synthetic.rand import (
     fmt_ts,
     lit_map,
     local_to_epoch,
@@ -22,6 +18,9 @@ from transforms.synthetic.rand import (
     uniform,
     wpick,
 )
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 _PLATFORM_SCHEMA = T.StructType([
     T.StructField(n, T.StringType(), False)

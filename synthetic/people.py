@@ -3,13 +3,10 @@ customer_id and differently formatted phone number and address (the identity-res
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from transforms.synthetic import constants as C
-from transforms.synthetic.catalog import day_date
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.rand import (
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.catalog import day_date
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.rand import (
     fmt_ts,
     lit_map,
     local_to_epoch,
@@ -19,6 +16,8 @@ from transforms.synthetic.rand import (
     uniform,
     wpick,
 )
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 _FULL_WIDTH = "０１２３４５６７８９－"
 

@@ -7,16 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
+from brandlake.synthetic import activity, catalog, events, people
+from brandlake.synthetic import constants as C
+from brandlake.synthetic import orders as orders_mod
+from brandlake.synthetic.export import to_lines, with_defects
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.rand import fmt_ts
+from brandlake.transforms.landing import SOURCES
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-
-from transforms.landing import SOURCES
-from transforms.synthetic import activity, catalog, events, people
-from transforms.synthetic import constants as C
-from transforms.synthetic import orders as orders_mod
-from transforms.synthetic.export import to_lines, with_defects
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.rand import fmt_ts
 
 
 @dataclass(frozen=True)

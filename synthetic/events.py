@@ -4,13 +4,12 @@ customer-service chats and clickstream. Each frame has the source's contract fie
 
 from __future__ import annotations
 
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.orders import sample_days
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.rand import fmt_ts, pick, randint, uniform, uuid_like, wpick
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-
-from transforms.synthetic import constants as C
-from transforms.synthetic.orders import sample_days
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.rand import fmt_ts, pick, randint, uniform, uuid_like, wpick
 
 
 def _ts(c: Column) -> Column:

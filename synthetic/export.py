@@ -6,13 +6,12 @@ and the defect columns that become the truth table."""
 
 from __future__ import annotations
 
+from brandlake.synthetic import constants as C
+from brandlake.synthetic.params import WorldParams
+from brandlake.synthetic.rand import lit_map, pick, randint, uniform
+from brandlake.transforms.landing import LandingSource
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-
-from transforms.landing import LandingSource
-from transforms.synthetic import constants as C
-from transforms.synthetic.params import WorldParams
-from transforms.synthetic.rand import lit_map, pick, randint, uniform
 
 DEFECT_COLUMNS = ["_defect", "_defect_field", "_defect_detail"]
 

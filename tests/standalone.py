@@ -289,5 +289,5 @@ class StandaloneCluster:
         except subprocess.TimeoutExpired:
             self._signal_group(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
-            err += f"\n[brandlake.standalone] spark-submit killed after {timeout:.0f}s"
+            err += f"\n[tests.standalone] spark-submit killed after {timeout:.0f}s"
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
