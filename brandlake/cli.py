@@ -13,6 +13,7 @@ import os
 import sys
 
 from brandlake.config import ENVIRONMENTS, ConfigError, deep_merge, load_config, parse_settings
+from brandlake.errors import EXIT_OK, exit_code_of
 
 # command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"brandlake {args.command} failed: {type(e).__name__}: {e}\n"
               "(the run summary records the failure; set BRANDLAKE_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
-    return 0
+        return exit_code_of(e)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

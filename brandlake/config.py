@@ -19,11 +19,13 @@ from typing import Any, Literal, TypeVar
 
 import yaml
 
+from brandlake.errors import UsageError
+
 ENVIRONMENTS = ("local", "test", "cluster")
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """The configuration is missing a key, has an unknown one, or holds a value of the wrong type."""
 
 

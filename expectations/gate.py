@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake.config import ConfigError, DqConfig
+from brandlake.errors import DataHeldBackError
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,8 @@ DQ_RESULTS = T.StructType([
 DQ_RESULTS_KEYS = ("run_id", "table_name", "rule")
 
 
-class DataQualityError(RuntimeError):
-    """A rule with severity ``fail`` found unexpected rows; the table was not published."""
+class DataQualityError(DataHeldBackError):
+    """A rule with severity ``fail`` found unexpected rows; the table was not published (exit 3)."""
 
 
 @dataclass(frozen=True)
