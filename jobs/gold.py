@@ -135,10 +135,6 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     return {r["source"]: r["version"] for r in tables.read(spark, path).collect()}
 
 
-def _date_condition(dates: list[dt.date]) -> str:
-    return "order_date IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
-
-
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     silver_paths, gold_paths = _paths(ctx)
@@ -206,8 +202,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     days = sorted(set(old_dates) | set(new_dates))
     if incremental:
         if days:
-            daily = to_sales_daily(gold_settlement.where(F.col("order_date").isin(days)))
-            tables.replace_where(daily, gold_paths[SALES_DAILY], _date_condition(days))
+            touched_days = F.col("order_date").isin(days)
+            daily = to_sales_daily(gold_settlement.where(touched_days))
+            tables.replace_where(daily, gold_paths[SALES_DAILY], touched_days)
     else:
         tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
 

@@ -228,17 +228,17 @@ def build_table(
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
                                             f"{cfg.lake.silver}/{spec.name}_quarantine", keys=["record_hash"])
                 dq_seconds = time.perf_counter() - dq_started
-                written, ignored = _publish(spark, f"{cfg.lake.silver}/{spec.name}", result.publishable(columns),
-                                            count=result.published_count, keys=spec.keys,
-                                            version_col=spec.version_col)
+                published = tables.merge_upsert(
+                    result.publishable(columns), f"{cfg.lake.silver}/{spec.name}", keys=spec.keys,
+                    newer_than=spec.version_col, source_rows=result.published_count)
             finally:
                 result.release()
         finally:
             flagged.unpersist()
         ctx.summary.add_counts(
-            f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=written,
+            f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=published.written,
             rows_quarantined=result.quarantined_count,
-            rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + ignored,
+            rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + published.unchanged,
         )
         # the gate's share (rule evaluation, dq_results, quarantine) of the batch, for the run summary
         seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(spec.name, {"batch": 0.0, "dq": 0.0})
@@ -266,32 +266,9 @@ def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict
     cumulative = _totals_as_results(table, totals)
     frame = results_frame(ctx.spark, cumulative, run_id=ctx.summary.run_id, evaluated_at=now)
     # replaces this run's rows of this table: idempotent per (run_id, table_name, rule)
-    where = " AND ".join(f"{k} = '{v}'" for k, v in (("run_id", _sql_str(ctx.summary.run_id)),
-                                                      ("table_name", _sql_str(table))))
-    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", where)
+    this_run = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
+    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", this_run)
     ctx.summary.details.setdefault("dq", {})[table] = [r.as_dict() for r in cumulative]
-
-
-def _sql_str(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _publish(
-    spark: SparkSession, path: str, df: DataFrame, *, count: int, keys: Sequence[str], version_col: str
-) -> tuple[int, int]:
-    """MERGE ``df`` (``count`` rows); returns (rows inserted or updated, rows left out as older)."""
-    before = tables.latest_version(spark, path)
-    if count == 0 and before is not None:
-        return 0, 0
-    tables.merge_upsert(df, path, keys=keys, newer_than=version_col)
-    after, op, m = tables.commit_metrics(spark, path)
-    if after == before:
-        return 0, count
-    if op == "MERGE":
-        written = m.get("numTargetRowsInserted", 0) + m.get("numTargetRowsUpdated", 0)
-    else:
-        written = m.get("numOutputRows", count)
-    return written, count - written
 
 
 def _fx_rates(spark: SparkSession, cfg: Config) -> DataFrame:
