@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from brandlake.expectations.contracts import ContractMismatchError, build_order, check_contract
 from brandlake.expectations.gate import RuleResult, gate, results_frame, severities_for
 from brandlake.expectations.rules import Rule, rules_from_suite
 from brandlake.expectations.suites import suite_for
@@ -46,10 +47,6 @@ log = logging.getLogger(__name__)
 FIRST = ("platforms",)
 FX_TABLE = "fx_rates"
 CONFORM_EXTRAS = ("_errors", "_raw", "_ingested_at")
-
-
-class ContractMismatchError(ValueError):
-    """A data contract names a column that its silver table (or a referenced table) does not have."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -99,43 +96,6 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def dependency_order(specs: Sequence[Any], rules: Mapping[str, Sequence[Rule]]) -> list[Any]:
-    """Referenced tables before the tables that reference them; platforms first; fx_rates before tables with
-    money columns; else registry order."""
-    by_name = {s.name: s for s in specs}
-    deps = {s.name: {r.ref_table for r in rules[s.name] if r.kind == "reference" and r.ref_table in by_name}
-            for s in specs}
-    for s in specs:
-        if s.name not in FIRST:
-            deps[s.name] |= {f for f in FIRST if f in by_name}
-        if getattr(s, "money", ()) and FX_TABLE in by_name:  # converted with this run's rates
-            deps[s.name].add(FX_TABLE)
-    ordered: list[Any] = []
-    done: set[str] = set()
-    while len(ordered) < len(specs):
-        ready = [s for s in specs if s.name not in done and deps[s.name] <= done]
-        if not ready:
-            raise ContractMismatchError(f"silver tables reference each other in a cycle: {sorted(set(by_name) - done)}")
-        ordered.append(ready[0])
-        done.add(ready[0].name)
-    return ordered
-
-
-def _check_contract(spec: Any, rules: Sequence[Rule], specs: Mapping[str, Any]) -> None:
-    have = {f.name for f in published_schema(spec).fields}
-    for r in rules:
-        missing = [c for c in r.columns if c not in have and r.kind != "conform"]
-        if missing:
-            raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {missing}, "
-                                        f"not in the table's schema {sorted(have)}")
-        if r.kind == "reference" and r.ref_table in specs:
-            parent = {f.name for f in specs[r.ref_table].schema.fields}
-            gone = [p for _, p in r.ref_columns if p not in parent]
-            if gone:
-                raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {gone} "
-                                            f"in silver.{r.ref_table}")
-
-
 def build_silver(
     ctx: JobContext,
     specs: Sequence[Any],
@@ -150,15 +110,19 @@ def build_silver(
     suites = {s.name: (suites or {}).get(s.name) or suite_for(s.name) for s in specs}
     rules = {name: rules_from_suite(suite) for name, suite in suites.items()}
     by_name = {s.name: s for s in specs}
+    columns = {s.name: published_schema(s).fieldNames() for s in specs}
     severities = {}
     for s in specs:
-        _check_contract(s, rules[s.name], by_name)
+        check_contract(s.name, rules[s.name], columns=columns[s.name], tables=columns)
         severities[s.name] = severities_for(ctx.cfg.dq, s.name, rules[s.name], keys=s.keys)
+    # money columns are converted with this run's rates: fx_rates first
+    needs = {s.name: {FX_TABLE} for s in specs if getattr(s, "money", ())}
+    order = build_order(list(by_name), rules, first=FIRST, needs=needs)
 
     validations: list[tuple[ExpectationSuite, list[RuleResult]]] = []
     timezones = platform_timezones(ctx.spark, ctx.cfg)
     try:
-        for spec in dependency_order(specs, rules):
+        for spec in (by_name[name] for name in order):
             log.info("silver %s", spec.name)
             with ctx.summary.stage(f"silver.{spec.name}"):
                 results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
