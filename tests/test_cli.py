@@ -169,7 +169,7 @@ def test_a_failing_job_prints_one_clear_line_and_keeps_spark_errors_and_traces_i
     assert proc.stdout == ""
     [line] = _lines(proc.stderr)
     assert re.fullmatch(
-        r"brandlake silver failed at silver\.platforms conform, gate, merge: \S+: .*part-00000-\S+\.parquet.* "
+        r"brandlake silver failed at silver\.platforms conform, gate, merge: \S+: .*/part-\d+-\S+\.parquet.* "
         + re.escape(f"(trace in {log_file}; -v shows it here)"), line), line
     text = log_file.read_text(encoding="utf-8")
     assert re.search(r"ERROR org\.apache\.spark\.executor\.Executor \(jvm\): Exception in task", text)  # Spark's log
@@ -200,7 +200,11 @@ def test_spark_submit_settings_are_respected_except_utc_and_ansi(tmp_path):
         "spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true", "spark.ui.enabled": "false",
         "spark.driver.memory": "1g",
     }
-    overrides = [re.sub(r"^\S+ \S+ WARNING brandlake\.session: ", "", ln) for ln in proc.stderr.splitlines()
+    # the Python driver's log lines: on spark-submit's stdout, and in the run's log file
+    log_text = (root / "_runs" / f"{summary['run_id']}.log").read_text(encoding="utf-8")
+    assert [ln for ln in proc.stdout.splitlines() if "overriding" in ln] == [
+        ln for ln in log_text.splitlines() if "overriding" in ln]
+    overrides = [re.sub(r"^\S+ \S+ WARNING brandlake\.session: ", "", ln) for ln in log_text.splitlines()
                  if "WARNING brandlake.session: overriding" in ln]
     assert overrides == [
         "overriding spark.sql.session.timeZone=America/New_York with UTC: brandlake's results are only correct with it",
