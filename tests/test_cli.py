@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 import yaml
+from brandlake.jobs.config import show
 
 from brandlake import __version__
 from brandlake.cli import COMMANDS, main
 from brandlake.config import load_config
 from brandlake.jars import ensure_jars
-from brandlake.jobs.config import show
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRY = ROOT / "jobs" / "entry.py"

@@ -11,11 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from brandlake import tables
 from brandlake.jobs.docs import DictionaryError, render_dictionary, render_table
 from brandlake.transforms.gold_tables import GOLD_TABLES, GoldTable
 from brandlake.transforms.sales import SALES_DAILY
+
+from brandlake import tables
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
