@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
 from brandlake import __version__, logs
@@ -107,8 +106,7 @@ def _run(args: argparse.Namespace, verbosity: int) -> int:
     try:
         with job_context(cfg, args.command, run_id=args.run_id, verbosity=verbosity) as ctx:
             module.run(ctx, args)
-    except Exception as e:  # noqa: BLE001 - one clear line for the operator; the trace goes to the run log
-        logging.getLogger(logs.TRACE_LOGGER).error("brandlake %s failed", args.command, exc_info=e)
+    except Exception as e:  # noqa: BLE001 - one clear line for the operator; job_context logged the trace
         print(failure_line(args.command, e), file=sys.stderr)
         return exit_code_of(e)
     return EXIT_OK

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -128,6 +129,45 @@ def attach_jvm_log(spark, path: Path, *, console: bool) -> Callable[[], None]:
         appender.stop()
 
     return restore
+
+
+class RunLog:
+    """The run's log file, for Python and JVM lines alike; it can move once the lake exists (a command that
+    creates the lake starts logging in the temp folder)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._close_python = open_run_log(path)
+        self._restore_jvm: Callable[[], None] | None = None
+        self._jvm: tuple[object, bool] | None = None
+
+    def attach_jvm(self, spark, *, console: bool) -> None:
+        try:
+            self._restore_jvm = attach_jvm_log(spark, self.path, console=console)
+            self._jvm = (spark, console)
+        except Exception as e:  # noqa: BLE001 - a JVM without log4j2 core keeps logging to the terminal
+            logging.getLogger(__name__).warning("JVM log stays on the terminal: %s", describe(e))
+
+    def move_to(self, path: Path) -> None:
+        if path == self.path:
+            return
+        jvm = self._jvm
+        self.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(self.path), str(path))
+        self.path = path
+        self._close_python = open_run_log(path)
+        if jvm is not None:
+            self.attach_jvm(jvm[0], console=jvm[1])
+
+    def close(self) -> None:
+        if self._restore_jvm is not None:
+            try:
+                self._restore_jvm()
+            except Exception:  # noqa: BLE001 - the session may have been stopped by the job
+                pass
+            self._restore_jvm, self._jvm = None, None
+        self._close_python()
 
 
 _STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[.*?\] terminated with exception: ")

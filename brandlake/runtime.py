@@ -180,39 +180,47 @@ def job_context(
     """Open the run log and the session, yield the context, and write the run summary whether the job
     fails or not. The run log (``<lake.runs>/<run_id>.log``) gets every log line of the run, the JVM's too."""
     run_id = run_id or new_run_id()
-    log_path = logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id)
-    close_log = logs.open_run_log(log_path)
-    restore_jvm_log: Callable[[], None] | None = None
+    run_log = logs.RunLog(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
+
+    def failed(e: BaseException) -> None:
+        """The trace into the run log (the terminal shows it only with -v); the log's place onto ``e``."""
+        logging.getLogger(logs.TRACE_LOGGER).error("brandlake %s failed", command, exc_info=e)
+        _mark(e, LOG_ATTRIBUTE, str(run_log.path))
+
     try:
-        spark = spark or get_spark(cfg.spark)
         try:
-            restore_jvm_log = logs.attach_jvm_log(spark, log_path, console=verbosity >= logs.VERBOSE)
-        except Exception as e:  # noqa: BLE001 - a JVM without log4j2 core keeps logging to the terminal
-            log.warning("JVM log stays on the terminal: %s", logs.describe(e))
+            spark = spark or get_spark(cfg.spark)
+        except BaseException as e:
+            failed(e)
+            raise
+        run_log.attach_jvm(spark, console=verbosity >= logs.VERBOSE)
         summary = RunSummary(run_id=run_id, command=command, env=cfg.env)
-        summary.details["log_file"] = str(log_path)
         summary.details["spark"] = _spark_settings(spark)
-        ctx = JobContext(cfg=cfg, spark=spark, summary=summary, log_path=log_path)
+        ctx = JobContext(cfg=cfg, spark=spark, summary=summary, log_path=run_log.path)
+
+        def settle_log() -> None:
+            """A command that created the lake started its log in the temp folder: move it beside the summary."""
+            run_log.move_to(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
+            ctx.log_path = run_log.path
+            summary.details["log_file"] = str(run_log.path)
+
         try:
             yield ctx
             ctx._close_marks(0, None)
         except BaseException as e:
             ctx._close_marks(0, e)
-            _mark(e, LOG_ATTRIBUTE, str(log_path))
+            settle_log()
+            failed(e)
             summary.finish("failed", f"{type(e).__name__}: {e}")
             if getattr(e, STEP_ATTRIBUTE, None):
                 summary.details["failed_step"] = getattr(e, STEP_ATTRIBUTE)
             _write_summary(ctx)
             raise
+        settle_log()
         summary.finish("succeeded")
         _write_summary(ctx)
     finally:
-        if restore_jvm_log is not None:
-            try:
-                restore_jvm_log()
-            except Exception:  # noqa: BLE001 - the session may have been stopped by the job
-                pass
-        close_log()
+        run_log.close()
 
 
 # Settings worth seeing in a run's summary: the ones spark-submit may set and the ones brandlake enforces.
