@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from brandlake.config import Config
+from brandlake.config import Config, ConfigError
 from brandlake.errors import EXIT_OK, EXIT_USAGE
 
 NEEDS_SPARK = False
@@ -94,6 +94,26 @@ def show(cfg: Config) -> str:
 # ---- validate ------------------------------------------------------------------------------------------
 
 
+def dq_severity_problems(cfg: Config) -> list[str]:
+    """Each ``dq.severities`` override checked against its table's contract, as the silver job would at
+    start (a table or rule the contracts do not have, a grain rule set to warn)."""
+    from brandlake.expectations.gate import severities_for
+    from brandlake.expectations.rules import rules_from_suite
+    from brandlake.expectations.suites import suite_for
+    from brandlake.transforms.silver.registry import SILVER_TABLES
+
+    problems = []
+    unknown = sorted(set(cfg.dq.severities) - set(SILVER_TABLES))
+    if unknown:
+        problems.append(f"dq.severities names unknown silver table(s) {unknown}; known: {sorted(SILVER_TABLES)}")
+    for name in sorted(set(cfg.dq.severities) & set(SILVER_TABLES)):
+        try:
+            severities_for(cfg.dq, name, rules_from_suite(suite_for(name)), keys=SILVER_TABLES[name].keys)
+        except ConfigError as e:
+            problems.append(str(e))
+    return problems
+
+
 def mapping_files(conf_dir: str | None) -> list[tuple[str, str]]:
     """(label, YAML text) of every source mapping under conf/sources (or ``<conf_dir>/sources``)."""
     if conf_dir is not None:
@@ -106,7 +126,8 @@ def mapping_files(conf_dir: str | None) -> list[tuple[str, str]]:
 
 def validate(cfg: Config, *, conf_dir: str | None, extra_mappings: list[str]) -> tuple[list[str], list[str]]:
     """(problems, lines for what was checked). The config itself was validated when it was loaded; here
-    the secrets it needs from the environment and every source mapping are checked."""
+    the secrets it needs from the environment, the data-quality severity overrides against the contracts,
+    and every source mapping are checked."""
     from brandlake.mappings import MappingError, parse_mapping
 
     problems: list[str] = []
@@ -115,6 +136,10 @@ def validate(cfg: Config, *, conf_dir: str | None, extra_mappings: list[str]) ->
     if not os.environ.get(pii) and not cfg.silver.allow_local_pii_key:
         problems.append(f"environment variable {pii} (the PII hash key) is not set and "
                         "silver.allow_local_pii_key is false")
+    severity_problems = dq_severity_problems(cfg)
+    problems += severity_problems
+    if not severity_problems:
+        checked.append(f"ok   dq.severities (overrides for {len(cfg.dq.severities)} table(s))")
     files = mapping_files(conf_dir) + [(p, Path(p).read_text(encoding="utf-8")) if Path(p).is_file() else (p, None)
                                        for p in extra_mappings]
     for label, text in files:

@@ -5,6 +5,7 @@ on failure with the trace in the run log, `--help` without Spark or Great Expect
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import os
 import re
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import yaml
 from brandlake.jobs.config import show
+from brandlake.transforms.landing import SOURCES
+from pyspark.sql import types as T
 
 from brandlake import __version__
 from brandlake.cli import COMMANDS, main
@@ -30,12 +33,6 @@ JVM_NOTICE = "WARNING: Using incubator modules: jdk.incubator.vector"
 
 def _lines(text: str) -> list[str]:
     return [ln for ln in text.splitlines() if ln.strip() and ln != JVM_NOTICE]
-
-
-def _land(root: Path, source: str, text: str) -> None:
-    path = root / "landing" / source / "batch=00001" / "part-00000.jsonl"
-    path.parent.mkdir(parents=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -87,23 +84,26 @@ def test_config_show_prints_the_effective_configuration_with_secrets_masked(caps
 
 def test_config_validate_checks_every_mapping_and_names_each_problem(capsys, tmp_path, monkeypatch):
     assert main(["config", "validate", "--env", "test"]) == 0
+    overridden = len(load_config("test").dq.severities)
     assert capsys.readouterr().out.splitlines() == [
-        "ok   config (env test)", "ok   mapping conf/sources/online_retail_ii.yaml (source online_retail_ii)",
+        "ok   config (env test)", f"ok   dq.severities (overrides for {overridden} table(s))", "ok   mapping conf/sources/online_retail_ii.yaml (source online_retail_ii)",
         "config test: valid"]
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "conf/sources/online_retail_ii.yaml").read_text().replace(
         "time_zone: Europe/London", "time_zone: Mars/Olympus"), encoding="utf-8")
     monkeypatch.delenv("BRANDLAKE_PII_KEY", raising=False)
-    argv = ["config", "validate", "--env", "test", "--mapping", str(bad), "--set", "silver.allow_local_pii_key=false"]
+    argv = ["config", "validate", "--env", "test", "--mapping", str(bad), "--set", "silver.allow_local_pii_key=false",
+            "--set", "dq.severities.platforms.no_such_rule=warn"]
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
         "invalid: environment variable BRANDLAKE_PII_KEY (the PII hash key) is not set and "
         "silver.allow_local_pii_key is false",
+        "invalid: dq.severities.platforms names rule(s) ['no_such_rule'] that the platforms contract does not have",
         f"invalid: mapping {bad}: key 'values.time_zone' must be an IANA time zone (e.g. Europe/London), "
         "found 'Mars/Olympus'",
     ]
-    assert captured.out.splitlines()[-1] == "config test: 2 problem(s)"
+    assert captured.out.splitlines()[-1] == "config test: 3 problem(s)"
 
 
 # ---- exit codes through cli.main (the test session's Spark) ---------------------------------------------
@@ -131,10 +131,16 @@ def test_exit_codes_usage_configuration_data_held_back_and_failure(spark, tmp_pa
     assert "Traceback (most recent call last)" in err  # -v: the trace on the terminal too
     monkeypatch.setenv("BRANDLAKE_PII_KEY", "test-only-pii-key")
     # 3: a `fail` gate stopped publishing (one platform with a currency that is no ISO code)
-    _land(root, "platforms", '{"platform_id": "p1", "name": "Shop", "market": "domestic", "country": "CN", '
-                             '"currency": "yuan", "timezone": "Asia/Shanghai", "updated_at": "2024-01-01T00:00:00"}\n')
-    assert main(["ingest", *common, "--sources", "platforms", "-q"]) == 0
-    capsys.readouterr()
+    fields = SOURCES["platforms"].fields
+    values = {"platform_id": "p1", "name": "Shop", "market": "domestic", "country": "CN", "currency": "yuan",
+              "timezone": "Asia/Shanghai", "updated_at": "2024-01-01T00:00:00"}
+    bronze = T.StructType([*(T.StructField(f, T.StringType()) for f in fields),
+                           T.StructField("_corrupt_record", T.StringType()), T.StructField("_source_file", T.StringType()),
+                           T.StructField("_landing_batch", T.IntegerType()),
+                           T.StructField("_ingested_at", T.TimestampType()), T.StructField("_run_id", T.StringType())])
+    row = (*(values.get(f) for f in fields), None, "landing/platforms/batch=00001/part-00000.jsonl", 1,
+           dt.datetime(2024, 1, 2), "ingest-run")
+    spark.createDataFrame([row], bronze).write.format("delta").save(str(root / "bronze" / "platforms"))
     assert main(["silver", *common, "--tables", "platforms", "--set", "dq.severities.platforms.regex_currency=fail",
                  "-q"]) == 3
     lines = [re.sub(r"^\d{4}-\d\d-\d\d [\d:,]+ ", "", ln) for ln in _lines(capsys.readouterr().err)]
