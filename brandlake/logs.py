@@ -76,7 +76,8 @@ def run_log_path(root_uri: str, runs_uri: str, run_id: str) -> Path:
     root, runs = local(root_uri), local(runs_uri)
     if root is not None and runs is not None and root.is_dir():
         return runs / f"{run_id}.log"
-    return Path(tempfile.gettempdir()) / "brandlake" / "_runs" / f"{run_id}.log"
+    # the process id keeps two runs given the same --run-id on one machine apart
+    return Path(tempfile.gettempdir()) / "brandlake" / "_runs" / f"{run_id}.{os.getpid()}.log"
 
 
 def open_run_log(path: Path) -> Callable[[], None]:
@@ -153,9 +154,12 @@ class RunLog:
             return
         jvm = self._jvm
         self.close()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(self.path), str(path))
-        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(self.path), str(path))
+            self.path = path
+        except OSError as e:  # keep logging where it was
+            logging.getLogger(__name__).warning("run log stays at %s: %s", self.path, e)
         self._close_python = open_run_log(path)
         if jvm is not None:
             self.attach_jvm(jvm[0], console=jvm[1])

@@ -99,7 +99,9 @@ def test_config_validate_checks_every_mapping_and_names_each_problem(capsys, tmp
     assert captured.err.splitlines() == [
         "invalid: environment variable BRANDLAKE_PII_KEY (the PII hash key) is not set and "
         "silver.allow_local_pii_key is false",
-        "invalid: dq.severities.platforms names rule(s) ['no_such_rule'] that the platforms contract does not have",
+        "invalid: dq.severities.platforms names rule(s) ['no_such_rule'] that the platforms contract does not have; "
+        "its rules: ['unique_grain', 'not_null_platform_id', 'not_null_currency', 'not_null_timezone', "
+        "'regex_currency', 'conform']",
         f"invalid: mapping {bad}: key 'values.time_zone' must be an IANA time zone (e.g. Europe/London), "
         "found 'Mars/Olympus'",
     ]
