@@ -1,19 +1,20 @@
 """brandlake: e-commerce lakehouse jobs (one subcommand per job; `brandlake COMMAND --help`).
 
-Each job module under ``jobs/`` provides ``add_arguments(parser)`` and ``run(ctx, args)``;
-this module only wires them together.
+Each job module under ``jobs/`` provides ``add_arguments(parser)`` and ``run(ctx, args)``; a module that
+needs no Spark (``config``, ``docs``) sets ``NEEDS_SPARK = False`` and provides ``main(cfg, args) -> exit
+code`` instead. This module only wires them together. Exit codes: brandlake/errors.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import logging
-import os
 import sys
 
+from brandlake import __version__, logs
 from brandlake.config import ENVIRONMENTS, ConfigError, deep_merge, load_config, parse_settings
-from brandlake.errors import EXIT_OK, exit_code_of
+from brandlake.errors import EXIT_OK, EXIT_USAGE, UsageError, exit_code_of
+from brandlake.logs import describe
 
 # command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -23,21 +24,31 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
+    "config": ("brandlake.jobs.config", "show the effective configuration (secrets masked) or validate it, no Spark"),
+    "docs": ("brandlake.jobs.docs", "generate docs from code: `docs dictionary` writes the gold data dictionary"),
 }
+
+
+def _common_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--env", default="local", choices=ENVIRONMENTS, help="config overlay (default: local)")
+    p.add_argument("--conf-dir", default=None, help="folder with base.yaml and overlays (default: packaged conf/)")
+    p.add_argument("--lake-root", default=None, help="override lake.root (local folder or URI)")
+    p.add_argument("--run-id", default=None, help="id for this run's summary and log (default: generated)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="override one config key, e.g. --set silver.reporting_currency=GBP (repeatable)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="also show third-party and Spark logs and a failure's traceback on the terminal")
+    p.add_argument("-q", "--quiet", action="count", default=0, help="show only warnings and errors")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s job module is imported (so one job's imports never break another)."""
     parser = argparse.ArgumentParser(prog="brandlake", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"brandlake {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--env", default="local", choices=ENVIRONMENTS, help="config overlay (default: local)")
-        p.add_argument("--conf-dir", default=None, help="folder with base.yaml and overlays (default: packaged conf/)")
-        p.add_argument("--lake-root", default=None, help="override lake.root (local folder or URI)")
-        p.add_argument("--run-id", default=None, help="id for this run's summary (default: generated)")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
-                       help="override one config key, e.g. --set silver.reporting_currency=GBP (repeatable)")
+        _common_arguments(p)
         if name == command:
             importlib.import_module(module).add_arguments(p)
         p.set_defaults(_module=module)
@@ -50,35 +61,55 @@ def config_overrides(args: argparse.Namespace) -> dict:
     return deep_merge(overrides, {"lake": {"root": args.lake_root}}) if args.lake_root else overrides
 
 
+def failure_line(command: str, error: BaseException) -> str:
+    """The one line a failed command prints: what failed, where, and where the details are."""
+    from brandlake.runtime import LOG_ATTRIBUTE, STEP_ATTRIBUTE
+
+    step = getattr(error, STEP_ATTRIBUTE, None)
+    where = f" at {step}" if step else ""
+    log_file = getattr(error, LOG_ATTRIBUTE, None)
+    details = f" (trace in {log_file}; -v shows it here)" if log_file else ""
+    return f"brandlake {command} failed{where}: {describe(error)}{details}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    """Run one command; returns the exit code (0 ok, 1 failure, 2 usage/configuration, 3 data held back)."""
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if a in COMMANDS), None)
-    args = build_parser(command).parse_args(argv)
+    try:
+        args = build_parser(command).parse_args(argv)
+    except SystemExit as e:  # --help, --version (0) or a usage error argparse already printed (2)
+        return EXIT_OK if e.code is None else e.code if isinstance(e.code, int) else EXIT_USAGE
+    verbosity = logs.verbosity_from(args.verbose, args.quiet)
+    remove_console = logs.configure(verbosity)
+    try:
+        return _run(args, verbosity)
+    finally:
+        remove_console()
+
+
+def _run(args: argparse.Namespace, verbosity: int) -> int:
     try:
         cfg = load_config(args.env, conf_dir=args.conf_dir, overrides=config_overrides(args))
     except ConfigError as e:
         print(f"brandlake: configuration error: {e}", file=sys.stderr)
-        return 2
-    from brandlake.jars import JarFetchError
+        return EXIT_USAGE
+    module = importlib.import_module(args._module)
+    if not getattr(module, "NEEDS_SPARK", True):  # e.g. `config show`: no session, no run summary
+        try:
+            return module.main(cfg, args)
+        except UsageError as e:
+            print(f"brandlake {args.command}: {e}", file=sys.stderr)
+            return EXIT_USAGE
     from brandlake.runtime import job_context
 
-    module = importlib.import_module(args._module)
     try:
-        with job_context(cfg, args.command, run_id=args.run_id) as ctx:
+        with job_context(cfg, args.command, run_id=args.run_id, verbosity=verbosity) as ctx:
             module.run(ctx, args)
-    except JarFetchError as e:
-        print(f"brandlake: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # noqa: BLE001 - one clear line for the operator; traceback on request
-        if os.environ.get("BRANDLAKE_DEBUG"):
-            raise
-        print(f"brandlake {args.command} failed: {type(e).__name__}: {e}\n"
-              "(the run summary records the failure; set BRANDLAKE_DEBUG=1 for the traceback)", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - one clear line for the operator; job_context logged the trace
+        print(failure_line(args.command, e), file=sys.stderr)
         return exit_code_of(e)
     return EXIT_OK
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -126,6 +126,13 @@ class SettlementConfig:
 
 
 @dataclass(frozen=True)
+class RunConfig:
+    """How a run reports itself while it works."""
+
+    progress_seconds: float = 30.0  # a progress line per running step this often (0: none)
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -136,6 +143,7 @@ class Config:
     silver: SilverConfig
     dq: DqConfig
     settlement: SettlementConfig
+    run: RunConfig = field(default_factory=RunConfig)
 
     def with_overrides(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)

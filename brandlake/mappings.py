@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from brandlake.config import ConfigError, build
+from brandlake.errors import UsageError
 from brandlake.transforms import iso
 from brandlake.transforms.mapping import MATCH_KEYS, REQUIRED_TARGETS, TARGET_FIELDS, SourceMapping
 
@@ -21,7 +22,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'")
 
 
-class MappingError(ValueError):
+class MappingError(UsageError):
     """A source mapping is not valid YAML, has an unknown or missing key, or an inconsistent value."""
 
 

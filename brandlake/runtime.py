@@ -1,14 +1,19 @@
-"""What every job gets: validated config, the SparkSession and the run summary, written on exit."""
+"""What every job gets: validated config, the SparkSession and the run summary, written on exit; a run log
+file; and ``ctx.step(table, step)``, which names the Spark jobs it runs and reports progress while they run."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from brandlake import logs
 from brandlake.config import Config
 from brandlake.session import get_spark
 from brandlake.summary import RunSummary, new_run_id
@@ -16,12 +21,151 @@ from brandlake.tables import write_text
 
 log = logging.getLogger(__name__)
 
+GROUP, DESCRIPTION = "spark.jobGroup.id", "spark.job.description"
+STEP_ATTRIBUTE = "brandlake_step"  # set on an exception: the innermost step it escaped from
+LOG_ATTRIBUTE = "brandlake_log"  # set on an exception: the log file of the run it failed
+
+
+def _mark(error: BaseException, name: str, value: str) -> None:
+    """Keep the first ``value`` (the innermost step) on ``error``, for the one line the CLI prints."""
+    if getattr(error, name, None) is None:
+        try:
+            setattr(error, name, value)
+        except AttributeError:  # an exception type without a __dict__
+            pass
+
 
 @dataclass
 class JobContext:
     cfg: Config
     spark: SparkSession
     summary: RunSummary
+    log_path: Path | None = None
+    _marks: list[tuple[int, ExitStack]] = field(default_factory=list, repr=False)
+    _depth: int = 0
+
+    @contextmanager
+    def step(self, table: str, step: str, *, rows: Callable[[], dict[str, int] | None] | None = None,
+             progress_seconds: float | None = None, _marked: bool = False) -> Iterator[None]:
+        """Run one step of work on ``table`` (a run-summary table name such as ``silver.orders``): its Spark
+        jobs carry the description ``brandlake <command> · <table> · <step>`` (Spark UI, history server), a
+        line is logged when it starts and ends, and every ``progress_seconds`` (config
+        ``run.progress_seconds``) while it runs a line gives the elapsed time, the rows so far (``rows()``,
+        default: the table's counts in the run summary) and the running Spark stages' task progress.
+        Steps nest; the innermost step a failure escapes from is recorded on the exception."""
+        label = f"{table} {step}"
+        sc = self.spark.sparkContext
+        previous = {key: sc.getLocalProperty(key) for key in (GROUP, DESCRIPTION)}
+        # Inside a streaming query's micro-batch the query owns the job group (it cancels by group on
+        # stop), so keep that one and only describe the jobs.
+        if not previous[GROUP]:
+            sc.setLocalProperty(GROUP, f"brandlake-{self.summary.run_id}-{table}-{step}".replace(" ", "_"))
+        sc.setLocalProperty(DESCRIPTION, f"brandlake {self.summary.command} · {table} · {step}")
+        counts = rows or (lambda: self.summary.tables.get(table))
+        interval = progress_seconds if progress_seconds is not None else self.cfg.run.progress_seconds
+        poller = ProgressPoller(self.spark, label=label, rows=counts, interval=interval)
+        if not _marked:
+            self._depth += 1
+        depth = self._depth
+        log.info("%s: started", label)
+        started = time.perf_counter()
+        poller.start()
+        try:
+            yield
+        except BaseException as e:
+            self._close_marks(depth, e)  # marks opened inside this step fail first: the innermost names it
+            _mark(e, STEP_ATTRIBUTE, label)
+            log.info("%s: failed after %s", label, _elapsed(time.perf_counter() - started))
+            raise
+        else:
+            self._close_marks(depth, None)
+        finally:
+            poller.stop()
+            if not _marked:
+                self._depth -= 1
+            for key, value in previous.items():
+                sc.setLocalProperty(key, value)
+        log.info("%s: done in %s%s", label, _elapsed(time.perf_counter() - started), _rows(counts()))
+
+    def mark(self, table: str, step: str, **kwargs) -> None:
+        """Start a step without indenting the code under it: it ends at the next ``mark`` at the same level,
+        at the end of the enclosing ``step``, or when the job ends (``job_context``)."""
+        self._close_marks(self._depth, None)
+        stack = ExitStack()
+        stack.enter_context(self.step(table, step, _marked=True, **kwargs))
+        self._marks.append((self._depth, stack))
+
+    def _close_marks(self, depth: int, error: BaseException | None) -> None:
+        """End the marks opened at ``depth`` or deeper; with ``error``, as failed by it."""
+        while self._marks and self._marks[-1][0] >= depth:
+            _, stack = self._marks.pop()
+            if error is None:
+                stack.close()
+            else:
+                try:
+                    stack.__exit__(type(error), error, error.__traceback__)
+                except BaseException:  # noqa: BLE001 - the step re-raises ``error``; it is raised once, above
+                    pass
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}m{secs:04.1f}s" if minutes else f"{secs:.1f}s"
+
+
+def _rows(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return ""
+    return "; rows so far: " + ", ".join(f"{k}={v:,}" for k, v in counts.items())
+
+
+class ProgressPoller:
+    """A daemon thread that logs, every ``interval`` seconds, how far the running Spark stages are (Spark's
+    status tracker: completed/total tasks of each active stage; a job runs one step at a time, or several
+    streams of the same step) — so a single long micro-batch still shows signs of life. No SparkListener
+    is needed; nothing is logged for a step shorter than ``interval``."""
+
+    def __init__(self, spark: SparkSession, *, label: str, rows: Callable[[], dict[str, int] | None],
+                 interval: float) -> None:
+        self.spark, self.label, self.rows, self.interval = spark, label, rows, interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = 0.0
+
+    def start(self) -> None:
+        if self.interval <= 0:
+            return
+        self._started = time.perf_counter()
+        self._thread = threading.Thread(target=self._loop, name=f"progress {self.label}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                line = self.line()
+            except Exception as e:  # noqa: BLE001 - progress is best effort; never break the job for it
+                log.debug("progress of %s unavailable: %s", self.label, e)
+                continue
+            log.info("%s", line)
+
+    def line(self) -> str:
+        """``<table> <step>: running 2m05.0s; rows so far: rows_read=10,000; spark stage 12: 3/8 tasks done,
+        2 running`` (the Spark part only while a stage runs)."""
+        tracker = self.spark.sparkContext.statusTracker()
+        parts = []
+        for stage_id in sorted(tracker.getActiveStageIds()):
+            stage = tracker.getStageInfo(stage_id)
+            if stage is not None:
+                parts.append(f"spark stage {stage_id}: {stage.numCompletedTasks}/{stage.numTasks} tasks done, "
+                             f"{stage.numActiveTasks} running")
+        spark_part = "; " + "; ".join(parts) if parts else ""
+        return (f"{self.label}: running {_elapsed(time.perf_counter() - self._started)}"
+                f"{_rows(self.rows())}{spark_part}")
 
 
 def summary_uri(cfg: Config, run_id: str) -> str:
@@ -30,20 +174,69 @@ def summary_uri(cfg: Config, run_id: str) -> str:
 
 @contextmanager
 def job_context(
-    cfg: Config, command: str, *, run_id: str | None = None, spark: SparkSession | None = None
+    cfg: Config, command: str, *, run_id: str | None = None, spark: SparkSession | None = None,
+    verbosity: int = logs.NORMAL,
 ) -> Iterator[JobContext]:
-    """Open the session, yield the context, and write the run summary whether the job fails or not."""
-    spark = spark or get_spark(cfg.spark)
-    summary = RunSummary(run_id=run_id or new_run_id(), command=command, env=cfg.env)
-    ctx = JobContext(cfg=cfg, spark=spark, summary=summary)
+    """Open the run log and the session, yield the context, and write the run summary whether the job
+    fails or not. The run log (``<lake.runs>/<run_id>.log``) gets every log line of the run, the JVM's too."""
+    run_id = run_id or new_run_id()
+    run_log = logs.RunLog(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
+
+    def failed(e: BaseException) -> None:
+        """The trace into the run log (the terminal shows it only with -v); the log's place onto ``e``."""
+        logging.getLogger(logs.TRACE_LOGGER).error("brandlake %s failed", command, exc_info=e)
+        _mark(e, LOG_ATTRIBUTE, str(run_log.path))
+
     try:
-        yield ctx
-    except BaseException as e:
-        summary.finish("failed", f"{type(e).__name__}: {e}")
+        try:
+            spark = spark or get_spark(cfg.spark)
+        except BaseException as e:
+            failed(e)
+            raise
+        run_log.attach_jvm(spark, console=verbosity >= logs.VERBOSE)
+        summary = RunSummary(run_id=run_id, command=command, env=cfg.env)
+        summary.details["spark"] = _spark_settings(spark)
+        ctx = JobContext(cfg=cfg, spark=spark, summary=summary, log_path=run_log.path)
+
+        def settle_log() -> None:
+            """A command that created the lake started its log in the temp folder: move it beside the summary."""
+            run_log.move_to(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
+            ctx.log_path = run_log.path
+            summary.details["log_file"] = str(run_log.path)
+
+        try:
+            yield ctx
+            ctx._close_marks(0, None)
+        except BaseException as e:
+            ctx._close_marks(0, e)
+            settle_log()
+            failed(e)
+            summary.finish("failed", f"{type(e).__name__}: {e}")
+            if getattr(e, STEP_ATTRIBUTE, None):
+                summary.details["failed_step"] = getattr(e, STEP_ATTRIBUTE)
+            _write_summary(ctx)
+            raise
+        settle_log()
+        summary.finish("succeeded")
         _write_summary(ctx)
-        raise
-    summary.finish("succeeded")
-    _write_summary(ctx)
+    finally:
+        run_log.close()
+
+
+# Settings worth seeing in a run's summary: the ones spark-submit may set and the ones brandlake enforces.
+REPORTED_SPARK_SETTINGS = (
+    "spark.app.name", "spark.master", "spark.sql.shuffle.partitions", "spark.sql.session.timeZone",
+    "spark.sql.ansi.enabled", "spark.ui.enabled", "spark.driver.memory",
+)
+
+
+def _spark_settings(spark: SparkSession) -> dict[str, str | None]:
+    conf = spark.sparkContext.getConf()
+    out = {}
+    for key in REPORTED_SPARK_SETTINGS:
+        value = spark.conf.get(key, None) if key.startswith("spark.sql.") else conf.get(key, None)
+        out[key] = value
+    return out
 
 
 def _write_summary(ctx: JobContext) -> None:

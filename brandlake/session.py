@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -35,23 +39,72 @@ def launched_conf() -> SparkConf:
     return SparkConf()
 
 
+# Settings results depend on: enforced even over spark-submit --conf (with a warning), because a
+# session time zone other than UTC moves local dates, and without ANSI mode a bad cast yields a silent null.
+ENFORCED = {"spark.sql.session.timeZone": "UTC", "spark.sql.ansi.enabled": "true"}
+# spark-submit names an application after its main file when --name is not given; that is no choice.
+SUBMIT_DEFAULT_APP_NAMES = ("entry.py",)
+
+
 def session_conf(cfg: SparkConfig, launched: SparkConf | None = None) -> dict[str, str]:
-    """The Spark settings for ``cfg``; settings already given by spark-submit (``launched``) are kept."""
+    """The Spark settings for ``cfg``. Settings already given by spark-submit (``launched``, e.g.
+    ``--conf spark.sql.shuffle.partitions=400``) are kept; only ``ENFORCED`` and Delta's own settings
+    override them, and each override is logged."""
     launched = launched if launched is not None else launched_conf()
-    conf: dict[str, str] = {
+    wanted: dict[str, str] = {
         "spark.app.name": cfg.app_name,
         "spark.sql.shuffle.partitions": str(cfg.shuffle_partitions),
-        **DELTA_CONF,
         **cfg.conf,
     }
-    if not launched.contains("spark.master"):
+    conf: dict[str, str] = {}
+    for key, value in wanted.items():
+        given = launched.get(key, None)
+        if given is None or (key == "spark.app.name" and given in SUBMIT_DEFAULT_APP_NAMES):
+            conf[key] = value
+        elif given != value and key not in ENFORCED:
+            log.info("keeping spark-submit's %s=%s (config says %s)", key, given, value)
+    for key, value in ENFORCED.items():
+        given = launched.get(key, None) or wanted.get(key)
+        if given is not None and given.lower() != value.lower():
+            log.warning("overriding %s=%s with %s: brandlake's results are only correct with it", key, given, value)
+        conf[key] = value
+    extensions = [e for e in launched.get("spark.sql.extensions", "").split(",") if e]
+    if DELTA_CONF["spark.sql.extensions"] not in extensions:
+        extensions.append(DELTA_CONF["spark.sql.extensions"])
+    conf["spark.sql.extensions"] = ",".join(extensions)
+    catalog = "spark.sql.catalog.spark_catalog"
+    if launched.get(catalog, DELTA_CONF[catalog]) != DELTA_CONF[catalog]:
+        log.warning("overriding %s=%s with Delta's catalog %s", catalog, launched.get(catalog), DELTA_CONF[catalog])
+    conf[catalog] = DELTA_CONF[catalog]
+    if not launched.contains("spark.master"):  # a JVM brandlake starts itself
         conf["spark.master"] = cfg.master
         conf["spark.driver.memory"] = cfg.driver_memory
+        java_options = " ".join(o for o in (conf.get("spark.driver.extraJavaOptions", ""), log4j_option()) if o)
+        conf["spark.driver.extraJavaOptions"] = java_options
     given_jars = launched.get("spark.jars", "")
     if "delta-spark" not in given_jars:
         jars = [str(p) for p in ensure_jars()]
         conf["spark.jars"] = ",".join([j for j in given_jars.split(",") if j] + jars)
     return conf
+
+
+@contextmanager
+def job_description(spark: SparkSession, text: str) -> Iterator[None]:
+    """Name the Spark jobs this thread starts (Spark UI, history server), e.g. inside a streaming
+    micro-batch, whose jobs would otherwise carry only the query's id."""
+    sc = spark.sparkContext
+    previous = sc.getLocalProperty("spark.job.description")
+    sc.setLocalProperty("spark.job.description", text)
+    try:
+        yield
+    finally:
+        sc.setLocalProperty("spark.job.description", previous)
+
+
+def log4j_option() -> str:
+    """``-Dlog4j2.configurationFile=...`` for brandlake's packaged log4j2.properties, when it is a real file."""
+    path = resources.files("brandlake").joinpath("log4j2.properties")
+    return f"-Dlog4j2.configurationFile=file:{path}" if isinstance(path, Path) and path.is_file() else ""
 
 
 def get_spark(cfg: SparkConfig) -> SparkSession:

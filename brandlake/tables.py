@@ -17,6 +17,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from brandlake.session import job_description
+
 log = logging.getLogger(__name__)
 
 
@@ -220,10 +222,13 @@ def for_each_new_batch(
     if not exists(spark, path):
         raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
     raised: list[BaseException] = []
+    # the caller's description (its ctx.step) names the micro-batches' jobs too
+    described = spark.sparkContext.getLocalProperty("spark.job.description") or f"micro-batches of {path}"
 
     def guarded(df: DataFrame, batch_id: int) -> None:
         try:
-            handle(df, batch_id)
+            with job_description(df.sparkSession, f"{described} · micro-batch {batch_id}"):
+                handle(df, batch_id)
         except BaseException as e:
             raised.append(e)
             raise

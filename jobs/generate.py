@@ -15,14 +15,15 @@ from brandlake.synthetic.world import build_world, landing_lines, landing_record
 from brandlake.transforms.landing import SOURCES
 from pyspark.sql import functions as F
 
+from brandlake.errors import UsageError
 from brandlake.runtime import JobContext
 from brandlake.tables import delete_path
 
 log = logging.getLogger(__name__)
 
 
-class GenerateError(ValueError):
-    """The generator cannot run with the given settings."""
+class GenerateError(UsageError):
+    """The generator cannot run with the given settings (exit 2)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,19 +66,23 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         return spark.read.parquet(f"{work}/{name}")
 
     try:
+        ctx.mark("landing", "build world")
         with ctx.summary.stage("generate.world"):
             world = build_world(spark, p=p, materialize=materialize)
+        ctx.mark("landing", "stage records")
         with ctx.summary.stage("generate.stage"):
             for group, lines in landing_lines(landing_records(world, p=p), p=p).items():
                 log.info("generate: staging %s sources", group)
                 landing_io.write_parquet(lines.where(F.col("batch") <= until), f"{staging}/group={group}")
         staged = spark.read.parquet(staging).drop("group")
+        ctx.mark("landing", "write files")
         with ctx.summary.stage("generate.land"):
             n_files = until * sum(p.parts(ROWS_PER_SF_PER_BATCH[name]) for name in SOURCES)
             partitions = max(spark.sparkContext.defaultParallelism, n_files // 4)
             files = landing_io.write_landing(
                 spark, with_csv_headers(staged, list(SOURCES.values())), landing=lake.landing, partitions=partitions,
                 extensions={name: src.extension for name, src in SOURCES.items()})
+        ctx.mark("truth", "write ground truth")
         with ctx.summary.stage("generate.truth"):
             for name, df in truth_frames(world).items():
                 landing_io.write_parquet(df, f"{lake.truth}/{name}")

@@ -108,6 +108,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         not args.full and tables.exists(spark, gold_paths[SETTLEMENT]) and tables.exists(spark, gold_paths[SALES_DAILY])
         and set(state) >= set(SILVER_INPUTS)
     )
+    ctx.mark("gold", "find changed orders")
     log.info("gold: %s run, as of %s, silver versions %s", "incremental" if incremental else "full", as_of, versions)
 
     inputs = dict(silver)
@@ -133,6 +134,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             old_dates = [r[0] for r in gold_before.join(touched, "order_id", "left_semi")
                          .select("order_date").distinct().collect()]
 
+    ctx.mark(SETTLEMENT, "settle")
     s = cfg.settlement
     settlement = settle_order_lines(
         inputs["order_lines"], orders=inputs["orders"], discounts=inputs["order_discounts"],
@@ -151,6 +153,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         touched.unpersist()
 
     # reconciliation over the whole table: mismatching and orphan orders are kept, with a reason
+    ctx.mark(MISMATCHES, "reconcile")
     gold_settlement = tables.read(spark, gold_paths[SETTLEMENT])
     mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
         find_orphan_orders(silver["order_lines"], orders=silver["orders"])
@@ -161,6 +164,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         log.warning("gold: %d orders do not reconcile with payments - refunds; see %s", n_mismatches,
                     gold_paths[MISMATCHES])
 
+    ctx.mark(SALES_DAILY, "rebuild days")
     days = sorted(set(old_dates) | set(new_dates))
     if incremental:
         if days:

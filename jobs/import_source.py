@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake import tables
+from brandlake.errors import UsageError
 from brandlake.mappings import load_mapping, mapping_digest
 from brandlake.runtime import JobContext
 
@@ -30,7 +31,7 @@ TARGET_TABLES = ("order_events", "payment_events", "refund_events", "customers",
                  "brands", "shops")
 
 
-class ImportSourceError(ValueError):
+class ImportSourceError(UsageError):
     """The export cannot be read as the mapping describes (no files, a mapped column missing, ...)."""
 
 
@@ -42,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     mapping = load_mapping(args.mapping)  # validated before any data is read
     files = resolve_files(ctx.spark, args.path)
+    ctx.mark("bronze", f"import {mapping.name}")
     import_files(ctx, mapping, files, ingested_at=dt.datetime.now(dt.UTC))
 
 
@@ -162,7 +164,7 @@ def import_files(ctx: JobContext, mapping: tm.SourceMapping, files: list[ExportF
         by_reason[f"{r['_outcome']}:{r['_reason_code']}"] = r["count"]
     accounted = sum(by_outcome.values())
     if accounted != rows_read:
-        raise ImportSourceError(f"import accounting broke: {rows_read} rows read but {accounted} accounted")
+        raise RuntimeError(f"import accounting broke: {rows_read} rows read but {accounted} accounted")
 
     orders = tm.to_order_events(rows, mapping=mapping).persist(StorageLevel.MEMORY_AND_DISK)
     outputs = {

@@ -21,6 +21,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from brandlake import tables
 from brandlake.runtime import JobContext
+from brandlake.session import job_description
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class SourceIngest:
 
     def write_batch(self, batch: DataFrame, batch_id: int) -> None:
         try:
-            self._write_batch(batch, batch_id)
+            with job_description(batch.sparkSession, f"brandlake ingest · bronze.{self.source.name} · "
+                                                      f"micro-batch {batch_id}"):
+                self._write_batch(batch, batch_id)
         except Exception as e:
             self.error = e
             raise
@@ -178,7 +181,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         log.info("bronze/%s: no landing folder under %s, skipped", name, cfg.lake.landing)
     details["skipped_sources"] = skipped
 
-    with summary.stage("ingest"):
+    with summary.stage("ingest"), ctx.step("bronze", "ingest", rows=lambda: _rows_so_far(ingests)):
         ingests = [
             SourceIngest(
                 source=SOURCES[name],
@@ -227,6 +230,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             f"bronze ingest failed for {len(failures)} source(s): "
             + "; ".join(f"{name}: {err}" for name, err in sorted(failures.items()))
         )
+
+
+def _rows_so_far(ingests: list[SourceIngest]) -> dict[str, int]:
+    return {f"bronze.{i.source.name}": i.rows_read for i in ingests if i.rows_read}
 
 
 _STREAM_FAILED = re.compile(r"^\[STREAM_FAILED\] Query \[.*?\] terminated with exception: ")

@@ -44,12 +44,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         if args.seed is not None:
             gen_args.seed = args.seed
         log.info("stage generate")
-        with ctx.summary.stage("pipeline.generate"):
+        with ctx.summary.stage("pipeline.generate"), ctx.step("pipeline", "generate"):
             importlib.import_module(COMMANDS["generate"][0]).run(ctx, gen_args)
     for name in STAGES:
         log.info("stage %s", name)
         module = COMMANDS[name][0]
-        with ctx.summary.stage(f"pipeline.{name}"):
+        with ctx.summary.stage(f"pipeline.{name}"), ctx.step("pipeline", name):
             importlib.import_module(module).run(ctx, stage_args(module))
     lake = ctx.cfg.lake
     log.info(

@@ -22,24 +22,25 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from brandlake.expectations.contracts import ContractMismatchError, build_order, check_contract
-from brandlake.expectations.gate import RuleResult, gate, results_frame, severities_for
-from brandlake.expectations.rules import Rule, rules_from_suite
-from brandlake.expectations.suites import suite_for
 from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
 from brandlake.transforms.fx import with_reporting_amounts
 from brandlake.transforms.schemas import SILVER_FX_RATES
 from brandlake.transforms.silver.registry import published_schema
-from great_expectations.core import ExpectationSuite
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.config import Config, ConfigError
+from brandlake.errors import UsageError
 from brandlake.runtime import JobContext
+
+if TYPE_CHECKING:  # the contracts load Great Expectations (seconds); `brandlake silver --help` must not
+    from brandlake.expectations.gate import RuleResult
+    from brandlake.expectations.rules import Rule
+    from great_expectations.core import ExpectationSuite
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def select_tables(registry: Mapping[str, Any], names: str | None) -> list[Any]:
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in registry]
     if unknown:
-        raise ValueError(f"--tables: unknown silver table(s) {unknown}; known: {sorted(registry)}")
+        raise UsageError(f"--tables: unknown silver table(s) {unknown}; known: {sorted(registry)}")
     return [registry[n] for n in wanted]
 
 
@@ -107,6 +108,11 @@ def build_silver(
 
     Every contract and severity is checked before any table is touched.
     """
+    from brandlake.expectations.contracts import build_order, check_contract
+    from brandlake.expectations.gate import severities_for
+    from brandlake.expectations.rules import rules_from_suite
+    from brandlake.expectations.suites import suite_for
+
     suites = {s.name: (suites or {}).get(s.name) or suite_for(s.name) for s in specs}
     rules = {name: rules_from_suite(suite) for name, suite in suites.items()}
     by_name = {s.name: s for s in specs}
@@ -124,7 +130,7 @@ def build_silver(
     try:
         for spec in (by_name[name] for name in order):
             log.info("silver %s", spec.name)
-            with ctx.summary.stage(f"silver.{spec.name}"):
+            with ctx.summary.stage(f"silver.{spec.name}"), ctx.step(f"silver.{spec.name}", "conform, gate, merge"):
                 results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
                                       conform_ctx=conform_context(timezones))
             if results:
@@ -140,6 +146,8 @@ def build_table(
     ctx: JobContext, spec: Any, *, rules: Sequence[Rule], severities: Mapping[str, str], conform_ctx: Any
 ) -> list[RuleResult] | None:
     """Process the new bronze rows of one silver table; returns this run's rule results (None: no new rows)."""
+    from brandlake.expectations.gate import gate
+
     cfg, spark, run_id = ctx.cfg, ctx.spark, ctx.summary.run_id
     bronze_path = f"{cfg.lake.bronze}/{spec.bronze}"
     if not tables.exists(spark, bronze_path):
@@ -171,6 +179,8 @@ def build_table(
             ).withColumn("reporting_currency", F.lit(cfg.silver.reporting_currency))
         missing = [c for c in [*columns, *CONFORM_EXTRAS] if c not in conformed.columns]
         if missing:
+            from brandlake.expectations.contracts import ContractMismatchError
+
             raise ContractMismatchError(f"conform of silver.{spec.name} did not produce column(s) {missing}")
         flagged = conformed.transform(
             with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns
@@ -218,11 +228,15 @@ def build_table(
 
 
 def _totals_as_results(table: str, totals: Mapping[str, list]) -> list[RuleResult]:
+    from brandlake.expectations.gate import RuleResult
+
     return [RuleResult(table, rule, sev, checked, unexpected) for rule, (sev, checked, unexpected) in totals.items()]
 
 
 def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict[str, list], now: dt.datetime) -> None:
     """Cumulative results of this run (a run may take several micro-batches) → dq_results, summary."""
+    from brandlake.expectations.gate import results_frame
+
     for r in results:
         t = totals.setdefault(r.rule, [r.severity, 0, 0])
         t[1] += r.checked_count
