@@ -22,6 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silver": ("brandlake.jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
+    "train-forecast": ("brandlake.jobs.train_forecast",
+                       "backtest sales-forecast candidates, register in MLflow, promote champion if validated"),
+    "score-forecast": ("brandlake.jobs.score_forecast", "forecast with the champion model into gold sales_forecast"),
+    "plan-logistics": ("brandlake.jobs.plan_logistics",
+                       "available_to_ship, prepositioning_plan, capacity_forecast, peak_load_forecast"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
 }
 

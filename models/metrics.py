@@ -34,26 +34,30 @@ def evaluate(errors: pd.DataFrame, scales: pd.DataFrame) -> dict[str, float]:
     """The METRICS of one set of forecasts (one level, one candidate, all cut-offs pooled)."""
     if errors.empty:
         return {m: float("nan") for m in METRICS}
-    e = errors.merge(scales, on="series_id", how="left")
-    e = e.assign(err=e["yhat"] - e["y"])
-    per = e.groupby("series_id").agg(mse=("err", lambda x: float(np.mean(x ** 2))),
-                                     mae=("err", lambda x: float(np.mean(np.abs(x)))),
-                                     scale_sq=("scale_sq", "first"), scale_abs=("scale_abs", "first"))
-    rmsse = np.sqrt(per["mse"] / per["scale_sq"]).replace([np.inf, -np.inf], np.nan).dropna()
-    mase = (per["mae"] / per["scale_abs"]).replace([np.inf, -np.inf], np.nan).dropna()
-    total = float(e["y"].abs().sum())
+    codes, uniq = pd.factorize(errors["series_id"])
+    sc = scales.set_index("series_id").reindex(uniq)
+    y, yhat = errors["y"].to_numpy(float), errors["yhat"].to_numpy(float)
+    err = yhat - y
+    n = np.bincount(codes, minlength=len(uniq)).astype(float)
+    mse = np.bincount(codes, weights=err ** 2, minlength=len(uniq)) / n
+    mae = np.bincount(codes, weights=np.abs(err), minlength=len(uniq)) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rmsse = np.sqrt(mse / sc["scale_sq"].to_numpy(float))
+        mase = mae / sc["scale_abs"].to_numpy(float)
+    rmsse, mase = rmsse[np.isfinite(rmsse)], mase[np.isfinite(mase)]
+    total = float(np.abs(y).sum())
     out = {
         "rmsse": float(rmsse.mean()) if len(rmsse) else float("nan"),
         "mase": float(mase.mean()) if len(mase) else float("nan"),
-        "wape": float(e["err"].abs().sum() / total) if total else float("nan"),
-        "bias": float(e["err"].sum() / total) if total else float("nan"),
-        "n_series": float(e["series_id"].nunique()),
-        "n_points": float(len(e)),
+        "wape": float(np.abs(err).sum() / total) if total else float("nan"),
+        "bias": float(err.sum() / total) if total else float("nan"),
+        "n_series": float(len(uniq)),
+        "n_points": float(len(errors)),
     }
     for p in ("80", "95"):
         lo, hi = f"lo_{p}", f"hi_{p}"
-        if lo in e and hi in e:
-            out[f"coverage_{p}"] = float(((e["y"] >= e[lo]) & (e["y"] <= e[hi])).mean())
+        if lo in errors and hi in errors:
+            out[f"coverage_{p}"] = float(((y >= errors[lo].to_numpy(float)) & (y <= errors[hi].to_numpy(float))).mean())
         else:
             out[f"coverage_{p}"] = float("nan")
     return out
