@@ -173,6 +173,7 @@ class PlanningConfig:
     lead_time_days: int = 7           # days to move stock into a platform warehouse
     parcels_per_order: float = 1.0
     peak_quantile: float = 0.95
+    capacity_turn_days: float = 20.0  # daily parcel capacity = capacity_units / this (storage turned over)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -56,6 +57,9 @@ def session_conf(cfg: SparkConfig, launched: SparkConf | None = None) -> dict[st
 
 def get_spark(cfg: SparkConfig) -> SparkSession:
     """Create (or reuse) the SparkSession with Delta enabled."""
+    # Python workers (pandas UDFs, applyInPandas) must run this interpreter, whose packages hold brandlake;
+    # PySpark's own default is whatever `python3` is on PATH. spark-submit's settings still win.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for k, v in session_conf(cfg).items():
         builder = builder.config(k, v)

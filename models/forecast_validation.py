@@ -15,7 +15,7 @@ BASELINE = "seasonal_naive"
 RULES = (
     Rule("product_region.rmsse", min_gain_vs_baseline=0.0, min_gain_vs_champion=0.0),
     Rule("brand.rmsse", min_gain_vs_baseline=0.0, min_gain_vs_champion=0.0),
-    Rule("product_region.event_rmsse", min_gain_vs_baseline=0.0, min_gain_vs_champion=0.0),
+    Rule("product_region.event_rmsse", min_gain_vs_baseline=0.0, min_gain_vs_champion=0.0, required=False),
 )
 
 

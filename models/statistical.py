@@ -124,4 +124,6 @@ def fit_predict_group(pdf: pd.DataFrame, *, origins: list, horizon: int, season_
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             STAT_FORECAST_COLUMNS, ("object", "datetime64[ns]", "datetime64[ns]", "float64", "object", "object"),
             strict=True)})
-    return pd.concat(out, ignore_index=True)[list(STAT_FORECAST_COLUMNS)]
+    res = pd.concat(out, ignore_index=True)[list(STAT_FORECAST_COLUMNS)]
+    # plain object strings: Arrow-backed pandas strings come back as chunked arrays Spark cannot take
+    return res.astype({"series_id": object, "method": object, "status": object})

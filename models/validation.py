@@ -22,6 +22,7 @@ class Rule:
     metric: str
     min_gain_vs_baseline: float = 0.0
     min_gain_vs_champion: float = 0.0
+    required: bool = True   # False: when neither side has a value (e.g. no event day in the backtest), skip
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ def _finite(v: float | None) -> bool:
 
 
 def _check(rule: Rule, against: str, value: float | None, ref: float | None, gain: float) -> Check:
+    if not rule.required and not _finite(value) and not _finite(ref):
+        return Check(rule.metric, against, value, ref, None, True,
+                     f"{rule.metric}: not applicable (no value on this backtest for either side)")
     if not _finite(value):
         return Check(rule.metric, against, value, ref, None, False,
                      f"{rule.metric}: challenger has no value on the backtest")

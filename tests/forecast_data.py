@@ -1,5 +1,5 @@
-"""Small deterministic sales history for forecast tests: 2 products × 1 platform × 2 regions, 140 days,
-a weekly pattern, one big-sale event (with a 5-day presale) whose demand scales with presale deposits."""
+"""Small deterministic sales history for forecast tests: 2 products × 1 platform × 2 regions, 170 days,
+a weekly pattern and a 2-day big sale (with a 5-day presale) every 4 weeks."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 START = dt.date(2024, 1, 1)
-DAYS = 140
-EVENTS = [("spring_sale", dt.date(2024, 2, 10), dt.date(2024, 2, 11)),
-          ("summer_sale", dt.date(2024, 5, 10), dt.date(2024, 5, 11))]
+DAYS = 170
+# a 2-day sale every 4 weeks, so that the global model sees sales before each backtest cut-off
+EVENTS = [(f"sale_{k}", dt.date(2024, 1, 21) + dt.timedelta(days=28 * k),
+           dt.date(2024, 1, 22) + dt.timedelta(days=28 * k)) for k in range(6)]
 PRESALE_DAYS = 5
 SERIES = [("P1", "B1", "apparel", "CN/Shanghai", 6.0), ("P1", "B1", "apparel", "CN/Beijing", 3.0),
           ("P2", "B2", "beauty", "CN/Shanghai", 2.0), ("P2", "B2", "beauty", "CN/Beijing", 1.0)]
