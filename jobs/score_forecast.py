@@ -44,8 +44,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     data = load_inputs(ctx)
     origin = pd.Timestamp(args.as_of) if args.as_of else pd.to_datetime(data.demand["ds"]).max()
     demand = data.demand[pd.to_datetime(data.demand["ds"]) <= origin]
-    uses_presale = any(c in model.features for c in fm.PRESALE_FEATURES)
-    inp = fm.prepare(demand, data.calendar, data.presale_lines if uses_presale else None,
+    # the same inputs as training built (the model's signature names every feature column it saw)
+    inp = fm.prepare(demand, data.calendar, data.presale_lines if f.presale_features else None,
                      horizon=model.horizon, end=origin)
     rows = fm.rows_at(inp, origin, horizon=model.horizon, with_target=False)
     if model.candidate == "stat":

@@ -80,15 +80,15 @@ def promote(info: ModelInfo, name: str, decision: Decision, *,
     if decision.promote:
         client.set_registered_model_alias(name, CHAMPION, version)
         aliases.append(CHAMPION)
-        if previous is not None and previous.version != version:
-            client.set_model_version_tag(name, previous.version, "retired_by", version)
+        if previous is not None and str(previous.version) != version:
+            client.set_model_version_tag(name, str(previous.version), "retired_by", version)
     if mlflow.active_run() is not None:
         mlflow.set_tags({"validation_status": status, "validation_summary": decision.summary()[:4900],
                          "registered_model": f"{name}/{version}", "aliases": ",".join(aliases)})
         mlflow.log_text(decision.to_json(), "validation.json")
     log.info("model %s version %s: %s", name, version, decision.summary())
     return Promotion(name, version, info.run_id, tuple(aliases),
-                     previous.version if previous is not None else None, decision)
+                     str(previous.version) if previous is not None else None, decision)
 
 
 def model_uri(name: str, alias: str = CHAMPION) -> str:

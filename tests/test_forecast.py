@@ -133,7 +133,7 @@ def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, 
         score_forecast.run(ctx, argparse.Namespace(as_of=None, alias="champion"))
 
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias("test_sales_forecast", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("test_sales_forecast", "champion").version) == "1"  # int on SQLite
     run = client.get_run(trained["mlflow_run_id"])
     assert {k: run.data.tags[k] for k in ("delta.version.sales_daily", "delta.version.payments")} == {
         "delta.version.sales_daily": "0", "delta.version.payments": "0"}
