@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 
 START = dt.date(2024, 1, 1)
@@ -76,6 +75,3 @@ def presale_series_frame() -> pd.DataFrame:
     p = presale_frame()
     p["series_id"] = [s.rsplit("|", 1)[0] + "|" + regions[s.rsplit("|", 1)[1]] for s in p["series_id"]]
     return p
-
-
-_ = np  # numpy is used by callers through pandas; keep the import explicit for readers
