@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -109,6 +110,9 @@ def log4j_option() -> str:
 
 def get_spark(cfg: SparkConfig) -> SparkSession:
     """Create (or reuse) the SparkSession with Delta enabled."""
+    # Python workers (pandas UDFs, applyInPandas) must run this interpreter, whose packages hold brandlake;
+    # PySpark's own default is whatever `python3` is on PATH. spark-submit's settings still win.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     for k, v in session_conf(cfg).items():
         builder = builder.config(k, v)
