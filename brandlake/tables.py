@@ -238,3 +238,72 @@ def delete_path(spark: SparkSession, uri: str) -> None:
     fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
     if fs.exists(hpath):
         fs.delete(hpath, True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Landing files (ingest's file checks): status, first bytes, checksum, move — on any Hadoop file system
+
+
+def _hfs(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(uri)
+    return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    if is_local(uri):
+        return local_path(uri).exists()
+    hpath, fs = _hfs(spark, uri)
+    return bool(fs.exists(hpath))
+
+
+def list_status(spark: SparkSession, uri: str) -> list[tuple[str, bool, int, int]]:
+    """(uri, is_directory, size in bytes, modification time in ms) of each entry directly under ``uri``."""
+    hpath, fs = _hfs(spark, uri)
+    if not fs.exists(hpath):
+        return []
+    return sorted((str(st.getPath().toString()), bool(st.isDirectory()), int(st.getLen()),
+                   int(st.getModificationTime())) for st in fs.listStatus(hpath))
+
+
+def read_head(spark: SparkSession, uri: str, n: int) -> bytes:
+    """The first ``n`` bytes of a file (fewer when it is shorter)."""
+    if is_local(uri):
+        with open(local_path(uri), "rb") as fh:
+            return fh.read(n)
+    hpath, fs = _hfs(spark, uri)
+    stream = fs.open(hpath)
+    try:
+        buf = spark.sparkContext._gateway.new_array(spark.sparkContext._jvm.byte, n)
+        got, total = 0, 0
+        while total < n and (got := stream.read(buf, total, n - total)) > 0:
+            total += got
+        return bytes(buf)[:total]
+    finally:
+        stream.close()
+
+
+def file_checksum(spark: SparkSession, uri: str, *, size: int, modified_ms: int) -> str:
+    """sha256 of a local file's bytes; elsewhere the file system's checksum, else size and mtime."""
+    if is_local(uri):
+        import hashlib
+
+        h = hashlib.sha256()
+        with open(local_path(uri), "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    hpath, fs = _hfs(spark, uri)
+    checksum = fs.getFileChecksum(hpath)
+    return str(checksum.toString()) if checksum is not None else f"size={size};mtime={modified_ms}"
+
+
+def move_path(spark: SparkSession, src: str, dst: str) -> None:
+    """Move a file or folder (parents created; an existing ``dst`` is replaced)."""
+    s, fs = _hfs(spark, src)
+    d, _ = _hfs(spark, dst)
+    fs.mkdirs(d.getParent())
+    if fs.exists(d):
+        fs.delete(d, True)
+    if not fs.rename(s, d):
+        raise OSError(f"could not move {src} to {dst}")
