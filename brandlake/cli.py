@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silver": ("brandlake.jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
+    "replay-landing": ("brandlake.jobs.replay_landing",
+                       "ingest a fixed file from the landing quarantine (_landing_quarantine), exactly once"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
 }
 

@@ -307,3 +307,8 @@ def move_path(spark: SparkSession, src: str, dst: str) -> None:
         fs.delete(d, True)
     if not fs.rename(s, d):
         raise OSError(f"could not move {src} to {dst}")
+
+
+def update_where(spark: SparkSession, path: str, condition: str, values: dict) -> None:
+    """Set ``values`` (column -> Column) on the rows matching ``condition`` (one Delta commit)."""
+    DeltaTable.forPath(spark, path).update(F.expr(condition), values)

@@ -220,11 +220,12 @@ class SourceIngest:
         tables.append_once(out, self.table, app_id=app_id, version=version, merge_schema=True)
         return tables.latest_version(spark, self.table) != before
 
-    def ingest_file(self, spark: SparkSession, file: str, *, checksum: str) -> int:
+    def ingest_file(self, spark: SparkSession, file: str, *, checksum: str, as_file: str | None = None) -> int:
         """Ingest one whole file outside the stream (a re-delivered new version, a replayed file), exactly once
-        per content: the idempotent-write id is the source and the file's checksum."""
+        per content: the idempotent-write id is the source and the file's checksum. ``as_file`` is the
+        landing path its rows name in _source_file (a replayed file is read from the quarantine)."""
         lines = spark.read.format("text").load(file).select(
-            "value", F.lit(file).alias(bronze.SOURCE_FILE))
+            "value", F.lit(as_file or file).alias(bronze.SOURCE_FILE))
         return self._write_batch(lines, app_id=f"bronze/{self.source.name}/file/{checksum[:32]}", version=0,
                                  label=f"file {file}")
 

@@ -171,8 +171,9 @@ def csv_lines_to_bronze(
     every field null, as Spark's CSV reader does (RFC 4180 quoting, quotes doubled inside a field)."""
     require_columns(lines, [value_col, SOURCE_FILE], what="csv_lines_to_bronze")
     body = lines.filter(F.trim(F.col(value_col)) != "")
-    if header_line is not None:
-        body = body.filter(F.col(value_col) != F.lit(header_line))
+    if header_line is not None:  # compared without a byte-order mark (Hadoop's line reader may drop it)
+        no_bom = F.regexp_replace(F.col(value_col), "^\ufeff", "")
+        body = body.filter(no_bom != F.lit(header_line.lstrip("\ufeff")))
     schema = _ddl([*header, CORRUPT])
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "escape": '"'}
     parsed = body.select(F.from_csv(F.col(value_col), F.lit(schema), options).alias("_r"), F.col(SOURCE_FILE))
