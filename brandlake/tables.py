@@ -105,7 +105,8 @@ def merge_upsert(
     """Upsert ``df`` into the table on ``keys``; creates the table if it does not exist.
 
     ``newer_than`` names a column: an existing row is only replaced by a source row whose value in
-    that column is greater or equal, so replaying old data never rolls a table back.
+    that column is greater or equal, so replaying old data never rolls a table back. A source row equal
+    to the existing one in every column is left untouched (it counts in neither inserted nor updated).
     ``df`` must hold at most one row per key.
     """
     spark = df.sparkSession
@@ -113,9 +114,17 @@ def merge_upsert(
         overwrite(df, path, partition_by=partition_by)
         return
     cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    update_cond = f"s.`{newer_than}` >= t.`{newer_than}`" if newer_than else None
+    target = DeltaTable.forPath(spark, path)
+    # An identical row is left untouched (no rewrite, not counted as written): update only when a value differs.
+    shared = [c for c in df.columns if c in set(target.toDF().columns)]
+    differs = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in shared) + ")" if shared else None
+    newer = f"s.`{newer_than}` >= t.`{newer_than}`" if newer_than else None
+    new_cols = [c for c in df.columns if c not in shared]
+    if new_cols:  # schema evolution: a new column's value is a difference too
+        differs = " OR ".join([differs or "false", *[f"s.`{c}` IS NOT NULL" for c in new_cols]])
+    update_cond = " AND ".join(f"({c})" for c in (newer, differs) if c) or None
     (
-        DeltaTable.forPath(spark, path).alias("t")
+        target.alias("t")
         .merge(df.alias("s"), cond)
         .whenMatchedUpdateAll(condition=update_cond)
         .whenNotMatchedInsertAll()

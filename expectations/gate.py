@@ -26,6 +26,29 @@ log = logging.getLogger(__name__)
 SEVERITIES = ("warn", "quarantine", "fail")
 FAILED_RULES = "_failed_rules"
 IS_QUARANTINED = "_is_quarantined"
+REASONS = "_reasons"
+_VALUE_CHARS = 80  # a delivered value quoted in a reason is cut here
+
+
+def with_reasons(df: DataFrame) -> DataFrame:
+    """Add ``_reasons ARRAY<STRING>``: each conform error with the delivered value of its column from ``_raw``
+    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``corrupt_record`` and
+    ``missing:<col>`` as they are), then every other rule the row broke (``unique_grain``, ...)."""
+    errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in df.columns \
+        else F.array().cast("array<string>")
+    raw = F.col("_raw") if "_raw" in df.columns else F.lit(None).cast("string")
+    record = F.try_variant_get(F.try_parse_json(raw), "$", "map<string,string>")
+
+    def with_value(e: Column) -> Column:
+        column = F.split(e, ":", 2).getItem(1)
+        value = F.try_element_at(record, column)
+        quoted = F.concat(F.lit(" '"), F.substring(value, 1, _VALUE_CHARS), F.lit("'"))
+        shown = ~e.startswith("missing:") & (e != "corrupt_record") & value.isNotNull()
+        return F.when(shown, F.concat(e, quoted)).otherwise(e)
+
+    others = F.filter(F.coalesce(F.col(FAILED_RULES), F.array().cast("array<string>")),
+                      lambda r: r != CONFORM_RULE)
+    return df.withColumn(REASONS, F.concat(F.transform(errors, with_value), others))
 
 DQ_RESULTS = T.StructType([
     T.StructField("run_id", T.StringType(), False),
@@ -171,18 +194,41 @@ class GateResult:
         return self.rows.filter(~F.col(IS_QUARANTINED)).select(*columns)
 
     def quarantined(self, *, keys: Sequence[str], run_id: str, at: dt.datetime) -> DataFrame:
-        """Quarantine rows: keys, failed_rules, run_id, quarantined_at, raw_record, record_hash."""
+        """Quarantine rows: keys, failed_rules, reasons, run_id, quarantined_at, raw_record, record_hash.
+
+        ``reasons``: what was wrong, per column, with the delivered value (``invalid:ship_country
+        'European Community'``), then the other rules broken; see ``with_reasons``.
+        """
         raw = F.col("_raw") if "_raw" in self.rows.columns else F.lit(None).cast("string")
-        q = self.rows.filter(F.col(IS_QUARANTINED)).select(
+        q = self.rows.filter(F.col(IS_QUARANTINED)).transform(with_reasons).select(
             *[F.col(k) for k in keys if k in self.rows.columns],
             F.col(FAILED_RULES).alias("failed_rules"),
+            F.col(REASONS).alias("reasons"),
             F.lit(run_id).alias("run_id"),
             F.lit(at).cast("timestamp").alias("quarantined_at"),
             raw.alias("raw_record"),
         )
-        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing
-        ident = F.to_json(F.struct(*[F.col(k) for k in keys if k in q.columns], "failed_rules", "raw_record"))
+        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing; the
+        # occurrence number keeps identical records (two identical junk lines) apart
+        ident_cols = [*[F.col(k) for k in keys if k in q.columns], F.col("failed_rules"), F.col("raw_record")]
+        occurrence = F.row_number().over(Window.partitionBy(*ident_cols).orderBy(F.lit(1)))
+        ident = F.to_json(F.struct(*ident_cols, occurrence.alias("occurrence")))
         return q.withColumn("record_hash", F.sha2(ident, 256))
+
+    def reason_counts(self) -> dict[str, dict[str, int]]:
+        """{"quarantine": {reason code: rows}, "warn": {...}}: quarantined rows by each reason they carry,
+        and published rows by each warn rule they broke."""
+        reasons = F.transform(F.col(REASONS), lambda r: F.split(r, " ", 2).getItem(0))
+        rows = (
+            self.rows.transform(with_reasons)
+            .select(F.when(F.col(IS_QUARANTINED), "quarantine").otherwise("warn").alias("kind"),
+                    F.explode(F.when(F.col(IS_QUARANTINED), reasons).otherwise(F.col(FAILED_RULES))).alias("reason"))
+            .groupBy("kind", "reason").count().collect()
+        )
+        out: dict[str, dict[str, int]] = {"quarantine": {}, "warn": {}}
+        for r in rows:
+            out[r["kind"]][r["reason"]] = int(r["count"])
+        return out
 
     def release(self) -> None:
         self.rows.unpersist()
