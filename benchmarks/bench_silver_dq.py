@@ -20,7 +20,7 @@ from brandlake.config import load_config
 from brandlake.runtime import JobContext
 from brandlake.session import get_spark
 from brandlake.summary import RunSummary
-from tests.test_silver_job import SEVERITIES, SPECS, SUITES, Ctx
+from tests.test_silver_job import SPECS, SUITES, Ctx
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     root = tempfile.mkdtemp(prefix="brandlake-bench-")
     cfg = load_config("local", overrides={"lake": {"root": root},
-                                          "dq": {"build_data_docs": True, "severities": SEVERITIES}})
+                                          "dq": {"build_data_docs": True}})
     spark = get_spark(cfg.spark)
     n = args.rows
     widgets = spark.range(n).select(

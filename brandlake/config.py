@@ -113,7 +113,8 @@ class SilverConfig:
 @dataclass(frozen=True)
 class DqConfig:
     build_data_docs: bool
-    # table -> rule name -> severity; a rule missing here is an error at start of the silver job
+    # overrides only: table -> rule name -> severity; defaults are declared beside each rule in
+    # expectations/suites.py, and an override naming an unknown rule stops the silver job at start
     severities: dict[str, dict[str, Severity]] = field(default_factory=dict)
 
 

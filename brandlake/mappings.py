@@ -14,10 +14,10 @@ from pathlib import Path
 import yaml
 
 from brandlake.config import ConfigError, build
+from brandlake.transforms import iso
 from brandlake.transforms.mapping import MATCH_KEYS, REQUIRED_TARGETS, TARGET_FIELDS, SourceMapping
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'")
 
 
@@ -97,9 +97,13 @@ def validate(m: SourceMapping) -> list[str]:
     c = m.constants
     if "currency" in m.columns and c.currency:
         out.append("currency is both fixed ('constants.currency') and mapped ('columns.currency'); choose one")
-    elif "currency" not in m.columns and not _CURRENCY.match(c.currency):
-        out.append(f"key 'constants.currency' must be a 3-letter code when 'columns.currency' is not mapped, "
-                   f"found {c.currency!r}")
+    elif "currency" not in m.columns and c.currency not in iso.CURRENCY_CODES:
+        out.append(f"key 'constants.currency' must be an ISO 4217 currency code (e.g. GBP) when "
+                   f"'columns.currency' is not mapped, found {c.currency!r}")
+    for key, code in (("constants.platform.country", c.platform.country), ("constants.brand.home_country",
+                      c.brand.home_country), ("constants.shop.country", c.shop.country)):
+        if code not in iso.COUNTRY_CODES:
+            out.append(f"key '{key}' must be an ISO 3166 alpha-2 country code (e.g. GB), found {code!r}")
     r = m.returns
     if r.marked_by == "order_id_prefix" and not r.order_id_prefix:
         out.append("key 'returns.order_id_prefix' is required when returns.marked_by is order_id_prefix")
@@ -134,4 +138,10 @@ def validate(m: SourceMapping) -> list[str]:
     unknown_maps = sorted(set(m.value_maps) - set(TARGET_FIELDS))
     if unknown_maps:
         out.append(f"unknown target field(s) in 'value_maps': {unknown_maps}")
+    # a country name maps to a code or a name ISO 3166 knows, or to "" (unknown); anything else would only
+    # be quarantined in silver, row by row
+    for name, to in m.value_maps.get("ship_country", {}).items():
+        if to.strip() and iso.lookup_country(to) is None:
+            out.append(f"key 'value_maps.ship_country' maps {name!r} to {to!r}, which is no ISO 3166 country; "
+                       "map it to a country code (e.g. IE) or to \"\" for unknown")
     return out

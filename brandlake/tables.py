@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from urllib.parse import urlparse
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 log = logging.getLogger(__name__)
@@ -64,13 +66,21 @@ def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), ove
     w.save(path)
 
 
-def replace_where(df: DataFrame, path: str, condition: str, *, partition_by: Sequence[str] = ()) -> None:
-    """Replace exactly the rows matching ``condition`` (e.g. one partition) with ``df``."""
+def replace_where(df: DataFrame, path: str, condition: Column, *, partition_by: Sequence[str] = ()) -> None:
+    """Replace exactly the rows matching ``condition`` (e.g. one partition) with ``df``, in one commit.
+
+    ``condition`` is a Column (Delta's replaceWhere through DataFrameWriterV2.overwrite), never SQL text.
+    """
     spark = df.sparkSession
     if not exists(spark, path):
         overwrite(df, path, partition_by=partition_by)
         return
-    df.write.format("delta").mode("overwrite").option("replaceWhere", condition).save(path)
+    df.writeTo(_identifier(path)).overwrite(condition)
+
+
+def _identifier(path: str) -> str:
+    """Delta's path-based table identifier (backticks in the path escaped)."""
+    return "delta.`" + path.replace("`", "``") + "`"
 
 
 def append_once(
@@ -94,6 +104,52 @@ def append_once(
     w.save(path)
 
 
+@dataclass(frozen=True)
+class MergeMetrics:
+    """What one MERGE (or the write that created the table) did with its source rows."""
+
+    source_rows: int
+    inserted: int
+    updated: int
+    deleted: int = 0
+
+    @property
+    def written(self) -> int:
+        """Source rows now in the table (inserted or updated)."""
+        return self.inserted + self.updated
+
+    @property
+    def unchanged(self) -> int:
+        """Source rows the MERGE left out: their key holds a newer version, or (insert-only) any row."""
+        return self.source_rows - self.written
+
+
+def keys_match(keys: Sequence[str], *, target: str = "t", source: str = "s") -> Column:
+    """``target.k <=> source.k`` for every key (null-safe: a null key matches a null key), as one Column."""
+    if not keys:
+        raise ValueError("a MERGE needs at least one key column")
+    return reduce(lambda a, b: a & b,
+                  [F.col(f"{target}.`{k}`").eqNullSafe(F.col(f"{source}.`{k}`")) for k in keys])
+
+
+def _created(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str]) -> MergeMetrics:
+    overwrite(df, path, partition_by=partition_by)
+    _, _, m = commit_metrics(spark, path)
+    n = m.get("numOutputRows", 0)
+    return MergeMetrics(source_rows=n, inserted=n, updated=0)
+
+
+def _merge_metrics(result: DataFrame, source_rows: int | None, spark: SparkSession, path: str) -> MergeMetrics:
+    """Metrics from the DataFrame a MERGE returns; the source row count from the MERGE's commit unless
+    the caller knows it."""
+    r = result.first()
+    if source_rows is None:
+        _, op, m = commit_metrics(spark, path)
+        source_rows = m.get("numSourceRows", 0) if op == "MERGE" else 0
+    return MergeMetrics(source_rows=source_rows, inserted=int(r["num_inserted_rows"]),
+                        updated=int(r["num_updated_rows"]), deleted=int(r["num_deleted_rows"]))
+
+
 def merge_upsert(
     df: DataFrame,
     path: str,
@@ -101,59 +157,62 @@ def merge_upsert(
     keys: Sequence[str],
     newer_than: str | None = None,
     partition_by: Sequence[str] = (),
-) -> None:
+    source_rows: int | None = None,
+) -> MergeMetrics:
     """Upsert ``df`` into the table on ``keys``; creates the table if it does not exist.
 
     ``newer_than`` names a column: an existing row is only replaced by a source row whose value in
     that column is greater or equal, so replaying old data never rolls a table back. A source row equal
-    to the existing one in every column is left untouched (it counts in neither inserted nor updated).
-    ``df`` must hold at most one row per key.
+    to the existing one in every column is left untouched (counted as unchanged, not as written).
+    ``df`` must hold at most one row per key. ``source_rows`` (when the caller has counted ``df``)
+    saves reading the count from the commit, and a known-empty source writes no commit at all.
     """
     spark = df.sparkSession
     if not exists(spark, path):
-        overwrite(df, path, partition_by=partition_by)
-        return
-    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+        return _created(spark, df, path, partition_by)
+    if source_rows == 0:
+        return MergeMetrics(source_rows=0, inserted=0, updated=0)
     target = DeltaTable.forPath(spark, path)
-    # An identical row is left untouched (no rewrite, not counted as written): update only when a value differs.
-    shared = [c for c in df.columns if c in set(target.toDF().columns)]
-    differs = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in shared) + ")" if shared else None
-    newer = f"s.`{newer_than}` >= t.`{newer_than}`" if newer_than else None
-    new_cols = [c for c in df.columns if c not in shared]
-    if new_cols:  # schema evolution: a new column's value is a difference too
-        differs = " OR ".join([differs or "false", *[f"s.`{c}` IS NOT NULL" for c in new_cols]])
-    update_cond = " AND ".join(f"({c})" for c in (newer, differs) if c) or None
-    (
+    have = set(target.toDF().columns)
+    shared = [c for c in df.columns if c in have]
+    # update only where a value differs: an identical re-delivered row is not rewritten
+    differs = [~F.col(f"t.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in shared]
+    differs += [F.col(f"s.`{c}`").isNotNull() for c in df.columns if c not in have]  # schema evolution
+    update_cond = reduce(lambda a, b: a | b, differs) if differs else None
+    if newer_than:
+        newer = F.col(f"s.`{newer_than}`") >= F.col(f"t.`{newer_than}`")
+        update_cond = newer if update_cond is None else newer & update_cond
+    result = (
         target.alias("t")
-        .merge(df.alias("s"), cond)
+        .merge(df.alias("s"), keys_match(keys))
         .whenMatchedUpdateAll(condition=update_cond)
         .whenNotMatchedInsertAll()
         .withSchemaEvolution()
         .execute()
     )
+    return _merge_metrics(result, source_rows, spark, path)
 
 
-def merge_insert_new(df: DataFrame, path: str, *, keys: Sequence[str]) -> None:
+def merge_insert_new(df: DataFrame, path: str, *, keys: Sequence[str]) -> MergeMetrics:
     """Insert the rows of ``df`` whose ``keys`` are not in the table yet (creates it if needed).
 
     Rows already present are left as they are, so replaying a batch adds nothing (quarantine tables).
     """
     spark = df.sparkSession
     if not exists(spark, path):
-        overwrite(df, path)
-        return
-    cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-    (
+        return _created(spark, df, path, ())
+    result = (
         DeltaTable.forPath(spark, path).alias("t")
-        .merge(df.alias("s"), cond)
+        .merge(df.alias("s"), keys_match(keys))
         .whenNotMatchedInsertAll()
         .withSchemaEvolution()
         .execute()
     )
+    return _merge_metrics(result, None, spark, path)
 
 
 def commit_metrics(spark: SparkSession, path: str) -> tuple[int, str, dict[str, int]]:
-    """Version, operation name and operationMetrics of the latest commit (e.g. rows a MERGE inserted)."""
+    """Version, operation name and operationMetrics of the latest commit (e.g. rows a write added)."""
     row = DeltaTable.forPath(spark, path).history(1).select("version", "operation", "operationMetrics").first()
     return row["version"], row["operation"], {k: int(v) for k, v in (row["operationMetrics"] or {}).items()}
 
@@ -194,9 +253,15 @@ def for_each_new_batch(
         raise raised[0]
 
 
-def delete_where(spark: SparkSession, path: str, condition: str) -> None:
+def delete_where(spark: SparkSession, path: str, condition: Column) -> None:
     if exists(spark, path):
-        DeltaTable.forPath(spark, path).delete(F.expr(condition))
+        DeltaTable.forPath(spark, path).delete(condition)
+
+
+def hadoop_fs(spark: SparkSession, uri: str):
+    """``(FileSystem, Path)`` of ``uri`` on whichever Hadoop file system serves it (local, HDFS, S3A, ...)."""
+    path = spark.sparkContext._jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
 
 
 def write_text(spark: SparkSession, uri: str, text: str) -> None:
@@ -208,9 +273,7 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(p)
         return
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hpath = hadoop_fs(spark, uri)
     out = fs.create(hpath, True)
     try:
         out.write(bytearray(text.encode("utf-8")))
@@ -220,11 +283,9 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 def rename_files(spark: SparkSession, moves: Sequence[tuple[str, str]]) -> None:
     """Rename files on any Hadoop file system (used to give generated part files stable names)."""
-    jvm = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
     for src, dst in moves:
-        s, d = jvm.org.apache.hadoop.fs.Path(src), jvm.org.apache.hadoop.fs.Path(dst)
-        fs = s.getFileSystem(conf)
+        fs, s = hadoop_fs(spark, src)
+        _, d = hadoop_fs(spark, dst)
         if fs.exists(d):
             fs.delete(d, False)
         if not fs.rename(s, d):
@@ -233,18 +294,14 @@ def rename_files(spark: SparkSession, moves: Sequence[tuple[str, str]]) -> None:
 
 def list_files(spark: SparkSession, uri: str) -> list[str]:
     """Files directly under ``uri`` on any Hadoop file system; [] when the folder does not exist."""
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hpath = hadoop_fs(spark, uri)
     if not fs.exists(hpath):
         return []
     return sorted(str(st.getPath().toString()) for st in fs.listStatus(hpath))
 
 
 def delete_path(spark: SparkSession, uri: str) -> None:
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(uri)
-    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hpath = hadoop_fs(spark, uri)
     if fs.exists(hpath):
         fs.delete(hpath, True)
 
@@ -254,9 +311,8 @@ def delete_path(spark: SparkSession, uri: str) -> None:
 
 
 def _hfs(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    hpath = jvm.org.apache.hadoop.fs.Path(uri)
-    return hpath, hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    fs, hpath = hadoop_fs(spark, uri)
+    return hpath, fs
 
 
 def path_exists(spark: SparkSession, uri: str) -> bool:

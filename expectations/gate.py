@@ -23,7 +23,6 @@ from brandlake.errors import DataHeldBackError
 
 log = logging.getLogger(__name__)
 
-SEVERITIES = ("warn", "quarantine", "fail")
 FAILED_RULES = "_failed_rules"
 IS_QUARANTINED = "_is_quarantined"
 REASONS = "_reasons"
@@ -85,27 +84,25 @@ class RuleResult:
 
 
 # --------------------------------------------------------------------------------------------------
-# Severities from config
+# Severities: declared by the contract, overridden by config
 
 
 def severities_for(dq: DqConfig, table: str, rules: Sequence[Rule], *, keys: Sequence[str]) -> dict[str, str]:
-    """Each rule's severity from ``dq.severities[table]``; a rule without one is a ConfigError.
+    """Each rule's severity: the contract's default unless ``dq.severities[table]`` overrides it.
 
-    ``conform`` defaults to quarantine. Rules that guard the MERGE grain (uniqueness, conform, not-null
-    on a key column) cannot be ``warn``: a kept row would give the MERGE two rows for one key.
+    An override naming a rule the contract does not have is a ConfigError naming it (a typo would
+    otherwise change nothing, silently). Rules that guard the MERGE grain (uniqueness, conform,
+    not-null on a key column) cannot be ``warn``: a kept row would give the MERGE two rows for one key.
     """
-    configured = dq.severities.get(table, {})
+    overrides = dq.severities.get(table, {})
     names = [r.name for r in rules]
-    missing = [n for n in names if n not in configured and n != CONFORM_RULE]
-    if missing:
-        raise ConfigError(
-            f"dq.severities.{table} has no severity for rule(s) {missing}; set each to one of "
-            f"{list(SEVERITIES)} in conf/base.yaml"
-        )
-    unknown = sorted(set(configured) - set(names))
+    unknown = sorted(set(overrides) - set(names))
     if unknown:
-        raise ConfigError(f"dq.severities.{table} names rule(s) {unknown} that the {table} contract does not have")
-    out = {n: configured.get(n, "quarantine") for n in names}
+        raise ConfigError(
+            f"dq.severities.{table} names rule(s) {unknown} that the {table} contract does not have; "
+            f"its rules: {names}"
+        )
+    out = {r.name: overrides.get(r.name, r.severity) for r in rules}
     guards = {r.name for r in rules if r.kind in ("unique", "conform")}
     guards |= {f"not_null_{k}" for k in keys} & set(names)
     warned = sorted(n for n in guards if out[n] == "warn")

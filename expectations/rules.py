@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from brandlake.expectations.suites import CHECK_CONFORM, CHECK_REFERENCE
+from brandlake.expectations.suites import CHECK_CONFORM, CHECK_REFERENCE, SEVERITIES
 from great_expectations.core import ExpectationSuite
 from great_expectations.expectations import Expectation
 from pyspark.sql import Column
@@ -29,6 +29,7 @@ class Rule:
     name: str
     kind: RuleKind
     columns: tuple[str, ...]
+    severity: str                  # the default the contract declares (meta["severity"])
     expectation: Expectation = field(compare=False, repr=False)
     # row rules: a Column that is true where the row breaks the rule (null/false where it passes)
     failing: Callable[[], Column] | None = field(default=None, compare=False, repr=False)
@@ -97,6 +98,12 @@ def rule_from_expectation(e: Expectation) -> Rule:
     name = (e.meta or {}).get("rule")
     if not name:
         raise UnsupportedExpectationError(f"expectation {e.expectation_type} has no meta['rule'] name")
+    severity = (e.meta or {}).get("severity")
+    if severity not in SEVERITIES:
+        raise UnsupportedExpectationError(
+            f"rule {name!r} declares no severity: set meta['severity'] to one of {list(SEVERITIES)}, "
+            f"found {severity!r}"
+        )
     kw = dict(e.configuration.kwargs)
     if kw.get("mostly", 1) != 1:
         raise UnsupportedExpectationError(
@@ -104,18 +111,18 @@ def rule_from_expectation(e: Expectation) -> Rule:
         )
     etype = e.expectation_type
     if etype in ROW_PREDICATES:
-        return Rule(name, "row", _columns(kw), e, failing=lambda p=ROW_PREDICATES[etype], k=kw: p(k))
+        return Rule(name, "row", _columns(kw), severity, e, failing=lambda p=ROW_PREDICATES[etype], k=kw: p(k))
     if etype == "expect_compound_columns_to_be_unique":
-        return Rule(name, "unique", tuple(kw["column_list"]), e)
+        return Rule(name, "unique", tuple(kw["column_list"]), severity, e)
     if etype == "expect_column_values_to_be_unique":
-        return Rule(name, "unique", (kw["column"],), e)
+        return Rule(name, "unique", (kw["column"],), severity, e)
     if etype == "unexpected_rows_expectation":
         check = (e.meta or {}).get("check")
         if check == CHECK_CONFORM:
-            return Rule(name, "conform", ("_errors",), e)
+            return Rule(name, "conform", ("_errors",), severity, e)
         if check == CHECK_REFERENCE:
             cols = tuple((c, p) for c, p in e.meta["ref_columns"].items())
-            return Rule(name, "reference", tuple(c for c, _ in cols), e,
+            return Rule(name, "reference", tuple(c for c, _ in cols), severity, e,
                         ref_table=e.meta["ref_table"], ref_columns=cols)
     raise UnsupportedExpectationError(
         f"rule {name!r}: expectation {etype} is not supported by the Spark rule engine "

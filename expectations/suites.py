@@ -1,25 +1,35 @@
 """Data contracts: one Great Expectations ExpectationSuite per silver table, built in code.
 
-Every expectation carries ``meta={"rule": name}``; the rule's severity (warn | quarantine | fail) lives
-in config (``dq.severities[table][rule]``). Order inside a suite: grain uniqueness, not-null, ranges,
-value sets, referential checks; the ``conform`` rule (rows whose conform step reported ``_errors``)
-closes every suite.
+Every expectation carries ``meta={"rule": name, "severity": ...}``: a rule's default severity (warn |
+quarantine | fail) is declared here, beside the rule, the way dbt keeps ``severity`` on the test; config
+holds overrides only (``dq.severities.<table>.<rule>``). Defaults: ``quarantine``, except references
+(``warn``: a child, a payment, may land before its parent, the order) and the reporting-currency amounts
+(``not_null_*_rpt``: ``warn``, no FX rate for the currency and day yet). Order inside a suite: grain
+uniqueness, not-null, ranges, value sets, referential checks; the ``conform`` rule (rows whose conform
+step reported ``_errors``) closes every suite.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
 
 import great_expectations as gx
+from brandlake.transforms.enums import (
+    CLICK_EVENT_TYPES,
+    DISCOUNT_TYPES,
+    ORDER_STATUSES,
+    PAYMENT_KINDS,
+    PROMOTION_TYPES,
+)
 from great_expectations.core import ExpectationSuite
 from great_expectations.expectations import Expectation
 
+from brandlake.config import Severity
+
+SEVERITIES: tuple[str, ...] = typing.get_args(Severity)
+# shape of a currency code; membership in ISO 4217 is checked by conform (invalid:currency)
 CURRENCY_CODE = r"^[A-Z]{3}$"
-ORDER_STATUSES = ("created", "paid", "shipped", "completed", "cancelled")
-PAYMENT_KINDS = ("full", "deposit", "balance")
-DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
-PROMOTION_TYPES = ("threshold", "percentage", "coupon", "cross_shop", "presale")
-CLICK_EVENT_TYPES = ("view", "cart", "purchase")
 
 # meta["check"] marks the two rule kinds that GX expresses as UnexpectedRowsExpectation
 CHECK_CONFORM = "conform"
@@ -28,76 +38,88 @@ CONFORM_RULE = "conform"
 UNIQUE_RULE = "unique_grain"
 
 
+class InvalidSeverityError(ValueError):
+    """A contract declares a severity that is none of warn, quarantine, fail."""
+
+
+def _meta(rule: str, severity: str, **extra: object) -> dict[str, object]:
+    if severity not in SEVERITIES:
+        raise InvalidSeverityError(f"rule {rule!r}: severity must be one of {list(SEVERITIES)}, found {severity!r}")
+    return {"rule": rule, "severity": severity, **extra}
+
+
 # --------------------------------------------------------------------------------------------------
-# Expectation builders: one rule each, named by what they check.
+# Expectation builders: one rule each, named by what they check, with its default severity.
 
 
-def unique(*columns: str) -> Expectation:
+def unique(*columns: str, severity: Severity = "quarantine") -> Expectation:
     """The table's grain: one row per value of ``columns`` (GX wants one column or a compound list)."""
+    meta = _meta(UNIQUE_RULE, severity)
     if len(columns) == 1:
-        return gx.expectations.ExpectColumnValuesToBeUnique(column=columns[0], meta={"rule": UNIQUE_RULE})
-    return gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(columns), meta={"rule": UNIQUE_RULE})
+        return gx.expectations.ExpectColumnValuesToBeUnique(column=columns[0], meta=meta)
+    return gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(columns), meta=meta)
 
 
-def not_null(*columns: str) -> list[Expectation]:
+def not_null(*columns: str, severity: Severity = "quarantine") -> list[Expectation]:
     return [
-        gx.expectations.ExpectColumnValuesToNotBeNull(column=c, meta={"rule": f"not_null_{c}"})
+        gx.expectations.ExpectColumnValuesToNotBeNull(column=c, meta=_meta(f"not_null_{c}", severity))
         for c in columns
     ]
 
 
-def at_least(column: str, minimum: float, *, strict: bool = False) -> Expectation:
+def at_least(column: str, minimum: float, *, strict: bool = False, severity: Severity = "quarantine") -> Expectation:
     return gx.expectations.ExpectColumnValuesToBeBetween(
-        column=column, min_value=minimum, strict_min=strict, meta={"rule": f"range_{column}"}
+        column=column, min_value=minimum, strict_min=strict, meta=_meta(f"range_{column}", severity)
     )
 
 
-def between(column: str, minimum: float, maximum: float) -> Expectation:
+def between(column: str, minimum: float, maximum: float, *, severity: Severity = "quarantine") -> Expectation:
     return gx.expectations.ExpectColumnValuesToBeBetween(
-        column=column, min_value=minimum, max_value=maximum, meta={"rule": f"range_{column}"}
+        column=column, min_value=minimum, max_value=maximum, meta=_meta(f"range_{column}", severity)
     )
 
 
-def pair_at_least(column_a: str, column_b: str) -> Expectation:
+def pair_at_least(column_a: str, column_b: str, *, severity: Severity = "quarantine") -> Expectation:
     """``column_a >= column_b`` where both are present."""
     return gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
         column_A=column_a, column_B=column_b, or_equal=True, ignore_row_if="either_value_is_missing",
-        meta={"rule": f"range_{column_a}_ge_{column_b}"},
+        meta=_meta(f"range_{column_a}_ge_{column_b}", severity),
     )
 
 
-def in_set(column: str, values: Sequence[str]) -> Expectation:
+def in_set(column: str, values: Sequence[str], *, severity: Severity = "quarantine") -> Expectation:
     return gx.expectations.ExpectColumnValuesToBeInSet(
-        column=column, value_set=list(values), meta={"rule": f"in_set_{column}"}
+        column=column, value_set=list(values), meta=_meta(f"in_set_{column}", severity)
     )
 
 
-def matches(column: str, regex: str) -> Expectation:
+def matches(column: str, regex: str, *, severity: Severity = "quarantine") -> Expectation:
     return gx.expectations.ExpectColumnValuesToMatchRegex(
-        column=column, regex=regex, meta={"rule": f"regex_{column}"}
+        column=column, regex=regex, meta=_meta(f"regex_{column}", severity)
     )
 
 
-def references(table: str, columns: dict[str, str], *, rule: str | None = None) -> Expectation:
-    """Every non-null ``columns`` (child -> parent column) value exists in silver ``table``."""
+def references(
+    table: str, columns: dict[str, str], *, rule: str | None = None, severity: Severity = "warn"
+) -> Expectation:
+    """Every non-null ``columns`` (child -> parent column) value exists in silver ``table``.
+
+    ``warn`` by default: a child may land before its parent does, and is kept and counted meanwhile.
+    """
     on = " AND ".join(f"b.{c} = p.{p}" for c, p in columns.items())
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=f"SELECT b.* FROM {{batch}} b LEFT ANTI JOIN silver.{table} p ON {on}",
         description=f"every {', '.join(columns)} exists in silver {table}",
-        meta={
-            "rule": rule or f"ref_{table}",
-            "check": CHECK_REFERENCE,
-            "ref_table": table,
-            "ref_columns": dict(columns),
-        },
+        meta=_meta(rule or f"ref_{table}", severity, check=CHECK_REFERENCE, ref_table=table,
+                   ref_columns=dict(columns)),
     )
 
 
-def conform_clean() -> Expectation:
+def conform_clean(*, severity: Severity = "quarantine") -> Expectation:
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query="SELECT * FROM {batch} WHERE size(_errors) > 0",
         description="the conform step could parse, cast and map every field",
-        meta={"rule": CONFORM_RULE, "check": CHECK_CONFORM},
+        meta=_meta(CONFORM_RULE, severity, check=CHECK_CONFORM),
     )
 
 
@@ -118,7 +140,8 @@ def _orders() -> ExpectationSuite:
         "orders",
         unique("order_id"),
         not_null("order_id", "platform_id", "currency", "order_status", "ordered_at", "order_date",
-                 "updated_at", "is_presale", "shipping_fee_amount", "shipping_fee_amount_rpt"),
+                 "updated_at", "is_presale", "shipping_fee_amount"),
+        not_null("shipping_fee_amount_rpt", severity="warn"),  # no FX rate for the currency/day: kept, counted
         at_least("shipping_fee_amount", 0), at_least("deposit_amount", 0),
         pair_at_least("deposit_value", "deposit_amount"),
         in_set("order_status", ORDER_STATUSES), matches("currency", CURRENCY_CODE),
@@ -154,7 +177,8 @@ def _payments() -> ExpectationSuite:
         "payments",
         unique("payment_id"),
         not_null("payment_id", "order_id", "platform_id", "payment_kind", "amount", "currency", "status",
-                 "paid_at", "amount_rpt"),
+                 "paid_at"),
+        not_null("amount_rpt", severity="warn"),
         at_least("amount", 0),
         in_set("payment_kind", PAYMENT_KINDS), matches("currency", CURRENCY_CODE),
         references("orders", {"order_id": "order_id"}),
@@ -166,7 +190,8 @@ def _refunds() -> ExpectationSuite:
         "refunds",
         unique("refund_id"),
         not_null("refund_id", "order_id", "line_id", "platform_id", "amount", "currency", "status",
-                 "refunded_at", "amount_rpt"),
+                 "refunded_at"),
+        not_null("amount_rpt", severity="warn"),
         at_least("amount", 0, strict=True),
         matches("currency", CURRENCY_CODE),
         references("orders", {"order_id": "order_id"}),
@@ -302,3 +327,8 @@ def suite_for(table: str) -> ExpectationSuite:
 
 def rule_names(suite: ExpectationSuite) -> list[str]:
     return [e.meta["rule"] for e in suite.expectations]
+
+
+def declared_severities(suite: ExpectationSuite) -> dict[str, str]:
+    """Rule name -> the default severity the contract declares, in suite order."""
+    return {e.meta["rule"]: e.meta["severity"] for e in suite.expectations}

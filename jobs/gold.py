@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import logging
 
-from brandlake.transforms.changes import changed_keys
+from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle
 from brandlake.transforms.sales import to_sales_daily
 from brandlake.transforms.schemas import (
     SILVER_FX_RATES,
@@ -22,7 +22,7 @@ from brandlake.transforms.schemas import (
     SILVER_PAYMENTS,
     SILVER_REFUNDS,
 )
-from brandlake.transforms.settlement import PENDING, find_orphan_orders, reconcile, settle_order_lines
+from brandlake.transforms.settlement import find_orphan_orders, reconcile, settle_order_lines
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -42,7 +42,6 @@ SILVER_INPUTS: dict[str, tuple[str, ...]] = {
     "fx_rates": tuple(SILVER_FX_RATES.fieldNames()),
     "products": ("sku_id", "product_id", "brand_id"),
 }
-KEYED_BY_ORDER = ("orders", "order_lines", "order_discounts", "payments", "refunds")
 
 SETTLEMENT, SALES_DAILY, MISMATCHES, STATE = (
     "order_line_settlement", "sales_daily", "settlement_mismatches", "_gold_state",
@@ -87,56 +86,10 @@ def _event_watermark(silver: dict[str, DataFrame]) -> dt.datetime | None:
     return row[0]
 
 
-def _touched_orders(
-    spark: SparkSession,
-    ctx: JobContext,
-    silver: dict[str, DataFrame],
-    paths: dict[str, str],
-    state: dict[str, int],
-    versions: dict[str, int],
-    gold_settlement: DataFrame,
-    as_of: dt.datetime,
-) -> DataFrame:
-    """order_id of every order to re-settle: changed silver rows since ``state``, plus overdue pending presales."""
-    parts: list[DataFrame] = []
-    for name in SILVER_INPUTS:
-        if state.get(name) == versions[name]:
-            continue
-        before = _read_pinned(spark, name, paths[name], state[name])
-        if name in KEYED_BY_ORDER:
-            parts.append(changed_keys(before, silver[name], keys=("order_id",), columns=SILVER_INPUTS[name]))
-        elif name == "products":
-            skus = changed_keys(before, silver[name], keys=("sku_id",), columns=SILVER_INPUTS[name])
-            parts.append(silver["order_lines"].join(skus, "sku_id", "left_semi").select("order_id"))
-        elif name == "fx_rates":
-            # a changed rate moves every later day that carries it forward
-            since = (changed_keys(before, silver[name], keys=("currency", "rate_date"), columns=SILVER_INPUTS[name])
-                     .agg(F.min("rate_date").alias("since")))
-            parts.append(silver["orders"].crossJoin(since).where(F.col("order_date") >= F.col("since"))
-                         .select("order_id"))
-    grace = ctx.cfg.settlement.balance_grace_days
-    overdue = silver["orders"].where(
-        F.col("is_presale")
-        & (F.col("balance_due_at") + F.make_dt_interval(days=F.lit(grace)) < F.lit(as_of).cast("timestamp"))
-    ).select("order_id")
-    parts.append(
-        gold_settlement.where(F.col("settlement_status") == PENDING).select("order_id")
-        .join(overdue, "order_id", "left_semi")
-    )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.unionByName(p)
-    return out.distinct()
-
-
 def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     if not tables.exists(spark, path):
         return {}
     return {r["source"]: r["version"] for r in tables.read(spark, path).collect()}
-
-
-def _date_condition(dates: list[dt.date]) -> str:
-    return "order_date IN (" + ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)) + ")"
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
@@ -164,7 +117,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     if incremental:
         gold_before = tables.read(spark, gold_paths[SETTLEMENT])
         try:
-            touched = _touched_orders(spark, ctx, silver, silver_paths, state, versions, gold_before, as_of).persist()
+            before = {n: _read_pinned(spark, n, silver_paths[n], state[n]) for n in SILVER_INPUTS
+                      if state[n] != versions[n]}
+            touched = orders_to_resettle(
+                silver, before, settlement=gold_before, columns=SILVER_INPUTS, as_of=as_of,
+                balance_grace_days=cfg.settlement.balance_grace_days,
+            ).persist()
             orders_touched = touched.count()
         except Exception as e:  # an old version no longer readable (vacuumed): settle everything again
             log.warning("gold: cannot diff silver against the last processed versions (%s); full run", e)
@@ -206,8 +164,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     days = sorted(set(old_dates) | set(new_dates))
     if incremental:
         if days:
-            daily = to_sales_daily(gold_settlement.where(F.col("order_date").isin(days)))
-            tables.replace_where(daily, gold_paths[SALES_DAILY], _date_condition(days))
+            touched_days = F.col("order_date").isin(days)
+            daily = to_sales_daily(gold_settlement.where(touched_days))
+            tables.replace_where(daily, gold_paths[SALES_DAILY], touched_days)
     else:
         tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
 

@@ -55,15 +55,9 @@ class ExportFile:
     fingerprint: str   # sha256 of the content for local files; path, size and mtime otherwise
 
 
-def _fs(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return jvm, path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-
 def resolve_files(spark: SparkSession, pattern: str) -> list[ExportFile]:
     """The files matching ``pattern`` (a path or glob), sorted, with content fingerprints."""
-    _, path, fs = _fs(spark, pattern)
+    fs, path = tables.hadoop_fs(spark, pattern)
     statuses = fs.globStatus(path) or []
     found = sorted((s for s in statuses if s.isFile()), key=lambda s: s.getPath().toString())
     if not found:

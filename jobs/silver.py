@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from brandlake.expectations.contracts import ContractMismatchError, build_order, check_contract
 from brandlake.expectations.gate import RuleResult, gate, results_frame, severities_for
 from brandlake.expectations.rules import Rule, rules_from_suite
 from brandlake.expectations.suites import suite_for
@@ -46,10 +47,6 @@ log = logging.getLogger(__name__)
 FIRST = ("platforms",)
 FX_TABLE = "fx_rates"
 CONFORM_EXTRAS = ("_errors", "_raw", "_ingested_at")
-
-
-class ContractMismatchError(ValueError):
-    """A data contract names a column that its silver table (or a referenced table) does not have."""
 
 
 class AccountingError(RuntimeError):
@@ -113,43 +110,6 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def dependency_order(specs: Sequence[Any], rules: Mapping[str, Sequence[Rule]]) -> list[Any]:
-    """Referenced tables before the tables that reference them; platforms first; fx_rates before tables with
-    money columns; else registry order."""
-    by_name = {s.name: s for s in specs}
-    deps = {s.name: {r.ref_table for r in rules[s.name] if r.kind == "reference" and r.ref_table in by_name}
-            for s in specs}
-    for s in specs:
-        if s.name not in FIRST:
-            deps[s.name] |= {f for f in FIRST if f in by_name}
-        if getattr(s, "money", ()) and FX_TABLE in by_name:  # converted with this run's rates
-            deps[s.name].add(FX_TABLE)
-    ordered: list[Any] = []
-    done: set[str] = set()
-    while len(ordered) < len(specs):
-        ready = [s for s in specs if s.name not in done and deps[s.name] <= done]
-        if not ready:
-            raise ContractMismatchError(f"silver tables reference each other in a cycle: {sorted(set(by_name) - done)}")
-        ordered.append(ready[0])
-        done.add(ready[0].name)
-    return ordered
-
-
-def _check_contract(spec: Any, rules: Sequence[Rule], specs: Mapping[str, Any]) -> None:
-    have = {f.name for f in published_schema(spec).fields}
-    for r in rules:
-        missing = [c for c in r.columns if c not in have and r.kind != "conform"]
-        if missing:
-            raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {missing}, "
-                                        f"not in the table's schema {sorted(have)}")
-        if r.kind == "reference" and r.ref_table in specs:
-            parent = {f.name for f in specs[r.ref_table].schema.fields}
-            gone = [p for _, p in r.ref_columns if p not in parent]
-            if gone:
-                raise ContractMismatchError(f"silver.{spec.name} rule {r.name!r} needs column(s) {gone} "
-                                            f"in silver.{r.ref_table}")
-
-
 def build_silver(
     ctx: JobContext,
     specs: Sequence[Any],
@@ -164,15 +124,19 @@ def build_silver(
     suites = {s.name: (suites or {}).get(s.name) or suite_for(s.name) for s in specs}
     rules = {name: rules_from_suite(suite) for name, suite in suites.items()}
     by_name = {s.name: s for s in specs}
+    columns = {s.name: published_schema(s).fieldNames() for s in specs}
     severities = {}
     for s in specs:
-        _check_contract(s, rules[s.name], by_name)
+        check_contract(s.name, rules[s.name], columns=columns[s.name], tables=columns)
         severities[s.name] = severities_for(ctx.cfg.dq, s.name, rules[s.name], keys=s.keys)
+    # money columns are converted with this run's rates: fx_rates first
+    needs = {s.name: {FX_TABLE} for s in specs if getattr(s, "money", ())}
+    order = build_order(list(by_name), rules, first=FIRST, needs=needs)
 
     validations: list[tuple[ExpectationSuite, list[RuleResult]]] = []
     timezones = platform_timezones(ctx.spark, ctx.cfg)
     try:
-        for spec in dependency_order(specs, rules):
+        for spec in (by_name[name] for name in order):
             log.info("silver %s", spec.name)
             with ctx.summary.stage(f"silver.{spec.name}"):
                 results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
@@ -248,18 +212,18 @@ def build_table(
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
                                             f"{cfg.lake.silver}/{spec.name}_quarantine", keys=["record_hash"])
                 dq_seconds = time.perf_counter() - dq_started
-                written, ignored = _publish(spark, f"{cfg.lake.silver}/{spec.name}", result.publishable(columns),
-                                            count=result.published_count, keys=spec.keys,
-                                            version_col=spec.version_col)
+                published = tables.merge_upsert(
+                    result.publishable(columns), f"{cfg.lake.silver}/{spec.name}", keys=spec.keys,
+                    newer_than=spec.version_col, source_rows=result.published_count)
             finally:
                 result.release()
         finally:
             flagged.unpersist()
         quarantined_corrupt = reasons["quarantine"].get("corrupt_record", 0)
         ctx.summary.add_counts(
-            f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=written,
+            f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=published.written,
             rows_quarantined=result.quarantined_count,
-            rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + ignored,
+            rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + published.unchanged,
             bronze_rows_corrupt=bronze_corrupt, rows_quarantined_corrupt=quarantined_corrupt,
         )
         if quarantined_corrupt != bronze_corrupt:  # every corrupt bronze line must be in the quarantine
@@ -292,9 +256,8 @@ def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict
     cumulative = _totals_as_results(table, totals)
     frame = results_frame(ctx.spark, cumulative, run_id=ctx.summary.run_id, evaluated_at=now)
     # replaces this run's rows of this table: idempotent per (run_id, table_name, rule)
-    where = " AND ".join(f"{k} = '{v}'" for k, v in (("run_id", _sql_str(ctx.summary.run_id)),
-                                                      ("table_name", _sql_str(table))))
-    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", where)
+    this_run = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
+    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", this_run)
     ctx.summary.details.setdefault("dq", {})[table] = [r.as_dict() for r in cumulative]
 
 
@@ -307,35 +270,13 @@ def _record_reasons(ctx: JobContext, table: str, reasons: Mapping[str, Mapping[s
     if not totals:
         return
     rows = [(ctx.summary.run_id, table, o, r, n) for (o, r), n in sorted(totals.items())]
-    where = f"run_id = '{_sql_str(ctx.summary.run_id)}' AND table_name = '{_sql_str(table)}'"
+    where = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
     tables.replace_where(ctx.spark.createDataFrame(rows, DQ_REASONS), f"{ctx.cfg.lake.silver}/dq_reasons", where)
     ctx.summary.details.setdefault("reasons", {})[f"silver.{table}"] = {
         r: n for (o, r), n in sorted(totals.items()) if o == "quarantine"}
     warned = {r: n for (o, r), n in totals.items() if o == "warn"}
     if warned:
         ctx.summary.details.setdefault("warnings", {})[f"silver.{table}"] = dict(sorted(warned.items()))
-
-
-def _sql_str(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def _publish(
-    spark: SparkSession, path: str, df: DataFrame, *, count: int, keys: Sequence[str], version_col: str
-) -> tuple[int, int]:
-    """MERGE ``df`` (``count`` rows); returns (rows inserted or updated, rows left out as older)."""
-    before = tables.latest_version(spark, path)
-    if count == 0 and before is not None:
-        return 0, 0
-    tables.merge_upsert(df, path, keys=keys, newer_than=version_col)
-    after, op, m = tables.commit_metrics(spark, path)
-    if after == before:
-        return 0, count
-    if op == "MERGE":
-        written = m.get("numTargetRowsInserted", 0) + m.get("numTargetRowsUpdated", 0)
-    else:
-        written = m.get("numOutputRows", count)
-    return written, count - written
 
 
 def _fx_rates(spark: SparkSession, cfg: Config) -> DataFrame:

@@ -14,22 +14,16 @@ from collections.abc import Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from brandlake.tables import delete_path, rename_files
+from brandlake.tables import delete_path, hadoop_fs, rename_files
 
 log = logging.getLogger(__name__)
 
 _PART_DIR = re.compile(r"source=([^/]+)/batch=(\d+)/part=(\d+)/part-[^/]*$")
 
 
-def _fs(spark: SparkSession, uri: str):
-    jvm = spark.sparkContext._jvm
-    path = jvm.org.apache.hadoop.fs.Path(uri)
-    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), path
-
-
 def list_files_recursive(spark: SparkSession, uri: str) -> list[str]:
     """Every file under ``uri`` (any Hadoop file system), sorted; [] when it does not exist."""
-    fs, path = _fs(spark, uri)
+    fs, path = hadoop_fs(spark, uri)
     if not fs.exists(path):
         return []
     it = fs.listFiles(path, True)
@@ -40,7 +34,7 @@ def list_files_recursive(spark: SparkSession, uri: str) -> list[str]:
 
 
 def _mkdirs(spark: SparkSession, uri: str) -> None:
-    fs, path = _fs(spark, uri)
+    fs, path = hadoop_fs(spark, uri)
     fs.mkdirs(path)
 
 

@@ -102,3 +102,29 @@ def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_on
     run_gold(spark, clean)
     for name in ("order_line_settlement", "sales_daily"):
         assert_df_equality(read_gold(spark, cfg, name), read_gold(spark, clean, name), ignore_row_order=True)
+
+
+def test_orders_to_resettle_are_changed_orders_their_changed_skus_later_fx_days_and_overdue_presales(spark):
+    from brandlake.transforms.resettle import orders_to_resettle
+
+    from tests.gold_inputs import fx, product
+
+    presale = dict(is_presale=True, deposit_amount="5.00", deposit_value="8.00")
+    orders = [order("o2"), order("o3", order_date=dt.date(2024, 3, 5)), order("o5")]
+    overdue = order("o4", **presale, balance_due_at=dt.datetime(2024, 3, 2))       # + 3 days grace < 10 March
+    in_grace = order("o6", **presale, balance_due_at=dt.datetime(2024, 3, 8))
+    before = silver(spark, orders=[order("o1"), *orders, overdue, in_grace],
+                    lines=[line("o1", "l1", "9.00"), line("o2", "l1", "9.00", sku_id="sku2")],
+                    fx_rates=[fx(dt.date(2024, 3, 1), "CNY", "7.2")], products=[product("sku1"), product("sku2")])
+    current = silver(spark, orders=[order("o1", order_status="completed"), *orders, overdue, in_grace],
+                     lines=[line("o1", "l1", "9.00"), line("o2", "l1", "9.00", sku_id="sku2")],
+                     fx_rates=[fx(dt.date(2024, 3, 1), "CNY", "7.2"), fx(dt.date(2024, 3, 4), "CNY", "7.3")],
+                     products=[product("sku1"), product("sku2", brand_id="brandB")])
+    settlement = spark.createDataFrame([("o1", "settled"), ("o4", "pending"), ("o6", "pending")],
+                                       "order_id string, settlement_status string")
+    changed = ("orders", "products", "fx_rates")  # the job passes only the inputs whose version moved
+    actual = orders_to_resettle(current, {n: before[n] for n in changed}, settlement=settlement,
+                                columns=gold.SILVER_INPUTS, as_of=dt.datetime(2024, 3, 10), balance_grace_days=3)
+    # o1: its order row changed; o2: its SKU's product changed; o3: dated after the new 4 March rate; o4: overdue
+    assert_df_equality(actual, spark.createDataFrame([("o1",), ("o2",), ("o3",), ("o4",)], "order_id string"),
+                       ignore_row_order=True, ignore_nullable=True)

@@ -81,6 +81,19 @@ def test_inconsistent_rules_are_all_reported_before_reading_data():
     )
 
 
+def test_currency_and_countries_must_be_iso_codes_and_country_maps_must_resolve():
+    text = (MINIMAL.replace("currency: EUR", "currency: EUX").replace("home_country: DE", "home_country: XX")
+            + 'value_maps:\n  ship_country: {EIRE: IE, Holland: Netherlands, Utopia: Nowhere, Unknown: ""}\n')
+    with pytest.raises(MappingError) as e:
+        parse_mapping(text, origin="tiny.yaml")
+    assert str(e.value) == (
+        "mapping tiny.yaml: key 'constants.currency' must be an ISO 4217 currency code (e.g. GBP) when "
+        "'columns.currency' is not mapped, found 'EUX'; key 'constants.brand.home_country' must be an ISO 3166 "
+        "alpha-2 country code (e.g. GB), found 'XX'; key 'value_maps.ship_country' maps 'Utopia' to 'Nowhere', "
+        'which is no ISO 3166 country; map it to a country code (e.g. IE) or to "" for unknown'
+    )
+
+
 def test_shipped_mappings_are_valid():
     assert load_mapping(ONLINE_RETAIL).name == "online_retail_ii"
     assert load_mapping(SHOP).file.encoding == "ISO-8859-1"
@@ -105,6 +118,9 @@ def test_values_parse_in_the_exports_notation_and_bad_ones_are_named(spark):
         ("A-2", "SKU-1", "1", "0,125", "01/04/2024 00:30", "N/A", "Schweiz", "CHF", "ERSTATTET"),
         ("A-3", "SKU-2", "zwei", "3,5x", "31/02/2024 08:00", " ", None, "Euro", "BEZAHLT"),
         ("A-4", "SKU-2", "1", "3,50", "17/03/2024 08:00", "K2", "Unbekannt", "CHF", "BEZAHLT"),  # mapped to ""
+        # an English name resolves through ISO 3166 without a value map; 3 letters are no ISO 4217 currency
+        ("A-5", "SKU-2", "1", "3,50", "17/03/2024 08:00", "K2", " austria ", "XYZ", "BEZAHLT"),
+        ("A-6", "SKU-2", "1", "3,50", "17/03/2024 08:00", "K2", "Atlantis", "CHF", "BEZAHLT"),  # kept as given
     ])
     out = raw.transform(tm.with_parsed_fields, mapping=load_mapping(SHOP)).select(
         "order_id", "quantity", "unit_price", "_price_rounded", "ordered_at", "customer_id", "ship_country",
@@ -123,8 +139,11 @@ def test_values_parse_in_the_exports_notation_and_bad_ones_are_named(spark):
          "quantity: 'zwei' in column 'Menge' is not a whole number; "
          "unit_price: '3,5x' in column 'Einzelpreis' is not a number; "
          "ordered_at: '31/02/2024 08:00' in column 'Datum' does not match 'dd/MM/yyyy HH:mm'; "
-         "currency: 'Euro' in column 'Währung' is not a 3-letter currency code"),
+         "currency: 'Euro' in column 'Währung' is not an ISO 4217 currency code"),
         ("A-4", 1, Decimal("3.50"), False, dt.datetime(2024, 3, 17, 7, 0), "K2", None, "CHF", "BEZAHLT", None),
+        ("A-5", 1, Decimal("3.50"), False, dt.datetime(2024, 3, 17, 7, 0), "K2", "AT", "XYZ", "BEZAHLT",
+         "currency: 'XYZ' in column 'Währung' is not an ISO 4217 currency code"),
+        ("A-6", 1, Decimal("3.50"), False, dt.datetime(2024, 3, 17, 7, 0), "K2", "Atlantis", "CHF", "BEZAHLT", None),
     ], schema)
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
 

@@ -6,6 +6,7 @@ import json
 
 from chispa import assert_df_equality
 from pyspark import SparkConf
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake import tables
@@ -41,15 +42,33 @@ def test_session_runs_with_delta_and_ansi(spark):
     assert spark.conf.get("spark.sql.ansi.enabled") == "true"
 
 
-def test_merge_upsert_never_rolls_back_to_an_older_version(spark, tmp_path):
+def test_merge_upsert_never_rolls_back_to_an_older_version_and_reports_what_it_did(spark, tmp_path):
     path = str(tmp_path / "t")
-    tables.merge_upsert(spark.createDataFrame([(1, "a", 5), (2, "b", 5)], SCHEMA), path, keys=["id"], newer_than="updated_at")
+    created = tables.merge_upsert(spark.createDataFrame([(1, "a", 5), (2, "b", 5)], SCHEMA), path, keys=["id"],
+                                  newer_than="updated_at")
     # id 1: newer version wins; id 2: an older, late version is ignored; id 3: new row
-    tables.merge_upsert(
+    merged = tables.merge_upsert(
         spark.createDataFrame([(1, "a2", 6), (2, "stale", 4), (3, "c", 1)], SCHEMA), path, keys=["id"], newer_than="updated_at"
     )
     expected = spark.createDataFrame([(1, "a2", 6), (2, "b", 5), (3, "c", 1)], SCHEMA)
     assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+    assert created == tables.MergeMetrics(source_rows=2, inserted=2, updated=0, deleted=0)
+    assert merged == tables.MergeMetrics(source_rows=3, inserted=1, updated=1, deleted=0)
+    assert (merged.written, merged.unchanged) == (2, 1)
+    # a source known to be empty writes no commit
+    assert tables.merge_upsert(spark.createDataFrame([], SCHEMA), path, keys=["id"], source_rows=0) == \
+        tables.MergeMetrics(source_rows=0, inserted=0, updated=0)
+    assert tables.latest_version(spark, path) == 1
+
+
+def test_merge_insert_new_adds_only_unseen_keys_and_counts_the_rest_unchanged(spark, tmp_path):
+    path = str(tmp_path / "q")
+    tables.merge_insert_new(spark.createDataFrame([(1, "a", 1)], SCHEMA), path, keys=["id", "v"])
+    again = tables.merge_insert_new(spark.createDataFrame([(1, "a", 9), (2, None, 1)], SCHEMA), path, keys=["id", "v"])
+    expected = spark.createDataFrame([(1, "a", 1), (2, None, 1)], SCHEMA)
+    assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+    assert again == tables.MergeMetrics(source_rows=2, inserted=1, updated=0, deleted=0)
+    assert again.unchanged == 1
 
 
 def test_append_once_skips_a_replayed_batch(spark, tmp_path):
@@ -67,7 +86,7 @@ def test_append_once_skips_a_replayed_batch(spark, tmp_path):
 def test_replace_where_replaces_only_the_matching_rows(spark, tmp_path):
     path = str(tmp_path / "t")
     tables.overwrite(spark.createDataFrame([(1, "a", 1), (2, "b", 2)], SCHEMA), path)
-    tables.replace_where(spark.createDataFrame([(3, "c", 2)], SCHEMA), path, "updated_at = 2")
+    tables.replace_where(spark.createDataFrame([(3, "c", 2)], SCHEMA), path, F.col("updated_at") == 2)
     expected = spark.createDataFrame([(1, "a", 1), (3, "c", 2)], SCHEMA)
     assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
 

@@ -15,6 +15,7 @@ import pytest
 from brandlake.expectations import suites as S
 from brandlake.expectations.gate import DataQualityError
 from brandlake.jobs import silver as job
+from brandlake.transforms.money import MONEY
 from chispa import assert_df_equality
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -24,8 +25,6 @@ from brandlake import tables
 from brandlake.config import ConfigError, load_config
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-
-MONEY = T.DecimalType(18, 2)
 
 
 @dataclass(frozen=True)
@@ -86,25 +85,17 @@ SPECS = [
 SUITES = {
     "widgets": S._suite(
         "widgets", S.unique("widget_id"), S.not_null("widget_id", "updated_at"), S.at_least("price_amount", 0),
-        S.in_set("status", ["active", "retired"]), S.references("makers", {"maker_id": "maker_id"}),
+        S.in_set("status", ["active", "retired"], severity="warn"), S.references("makers", {"maker_id": "maker_id"}),
     ),
     "makers": S._suite("makers", S.unique("maker_id"), S.not_null("maker_id")),
 }
-SEVERITIES = {
-    "widgets": {"unique_grain": "quarantine", "not_null_widget_id": "quarantine", "not_null_updated_at": "quarantine",
-                "range_price_amount": "quarantine", "in_set_status": "warn", "ref_makers": "warn",
-                "conform": "quarantine"},
-    "makers": {"unique_grain": "quarantine", "not_null_maker_id": "quarantine", "conform": "quarantine"},
-}
 
 
-def make_cfg(tmp_path, **severity_changes):
-    sev = {t: dict(r) for t, r in SEVERITIES.items()}
-    for rule, s in severity_changes.items():
-        sev["widgets"][rule] = s
+def make_cfg(tmp_path, **widget_overrides):
+    """The test config; ``widget_overrides`` override severities the widgets contract declares."""
     return load_config("test", overrides={
         "lake": {"root": str(tmp_path / "lake")},
-        "dq": {"build_data_docs": False, "severities": sev},
+        "dq": {"build_data_docs": False, "severities": {"widgets": widget_overrides} if widget_overrides else {}},
     })
 
 
@@ -195,7 +186,7 @@ def test_dq_results_hold_one_row_per_table_and_rule_of_the_run(spark, first_run)
         "unexpected_count long, passed boolean",
     )
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
-    assert [r["rule"] for r in summary.details["dq"]["widgets"]] == list(SEVERITIES["widgets"])
+    assert [r["rule"] for r in summary.details["dq"]["widgets"]] == S.rule_names(SUITES["widgets"])
 
 
 def test_rerun_without_new_bronze_changes_nothing(spark, first_run):
@@ -253,25 +244,41 @@ def test_fail_severity_blocks_publishing_keeps_the_previous_version_and_retries_
     assert summary.tables["silver.widgets"]["rows_quarantined"] == 1
 
 
-def test_rule_without_severity_stops_the_job_before_any_table_is_built(spark, tmp_path):
-    sev = {t: dict(r) for t, r in SEVERITIES.items()}
-    del sev["widgets"]["in_set_status"]
-    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
-                                         "dq": {"build_data_docs": False, "severities": sev}})
+def test_severity_override_of_an_unknown_rule_stops_the_job_before_any_table_is_built(spark, tmp_path):
+    cfg = make_cfg(tmp_path, in_set_state="fail")  # a typo of in_set_status
     seed(spark, cfg)
-    with pytest.raises(ConfigError, match=r"dq\.severities\.widgets .*in_set_status"):
+    with pytest.raises(ConfigError, match=r"dq\.severities\.widgets names rule\(s\) \['in_set_state'\]"):
         run_silver(spark, cfg, "run-1")
     assert not tables.exists(spark, f"{cfg.lake.silver}/makers")
 
 
-def test_parents_are_built_before_the_tables_that_reference_them():
+def test_parents_first_platforms_first_and_fx_rates_before_money_tables_else_given_order():
+    from brandlake.expectations.contracts import ContractMismatchError, build_order
     from brandlake.expectations.rules import rules_from_suite
 
-    platforms = Table("platforms", "platforms", ("platform_id",), "updated_at", MAKERS, conform_makers, "")
-    ordered = job.dependency_order([*SPECS, platforms], {
-        "widgets": rules_from_suite(SUITES["widgets"]), "makers": [], "platforms": [],
-    })
-    assert [s.name for s in ordered] == ["platforms", "makers", "widgets"]
+    rules = {"widgets": rules_from_suite(SUITES["widgets"]), "makers": rules_from_suite(SUITES["makers"])}
+    order = build_order(["widgets", "sales", "makers", "fx_rates", "platforms"], rules, first=["platforms"],
+                        needs={"sales": {"fx_rates"}})
+    assert order == ["platforms", "makers", "widgets", "fx_rates", "sales"]
+    # a referenced table outside the run does not hold a table back
+    assert build_order(["widgets"], rules) == ["widgets"]
+    cyclic = {**rules, "makers": rules_from_suite(S._suite("makers", S.references("widgets", {"maker_id": "maker_id"})))}
+    with pytest.raises(ContractMismatchError, match=r"cycle: \['makers', 'widgets'\]"):
+        build_order(["widgets", "makers"], cyclic)
+
+
+def test_a_contract_naming_a_column_its_table_or_parent_lacks_is_refused_naming_rule_and_columns():
+    from brandlake.expectations.contracts import ContractMismatchError, check_contract
+    from brandlake.expectations.rules import rules_from_suite
+
+    rules = rules_from_suite(SUITES["widgets"])
+    widgets, makers = WIDGETS.fieldNames(), MAKERS.fieldNames()
+    check_contract("widgets", rules, columns=widgets, tables={"widgets": widgets, "makers": makers})
+    with pytest.raises(ContractMismatchError, match=r"silver\.widgets rule 'in_set_status' needs column\(s\) \['status'\]"):
+        check_contract("widgets", rules, columns=[c for c in widgets if c != "status"], tables={})
+    with pytest.raises(ContractMismatchError,
+                       match=r"silver\.widgets rule 'ref_makers' needs column\(s\) \['maker_id'\] in silver\.makers"):
+        check_contract("widgets", rules, columns=widgets, tables={"makers": ["updated_at"]})
 
 
 def test_pii_key_comes_from_env_else_a_reused_local_key_else_an_error(spark, tmp_path, monkeypatch):
@@ -338,8 +345,7 @@ def test_money_is_converted_with_this_runs_rates_and_a_missing_rate_is_a_counted
                        "One row per currency per day.")
     cfg = load_config("test", overrides={
         "lake": {"root": str(tmp_path / "lake")}, "silver": {"reporting_currency": "CNY"},
-        "dq": {"build_data_docs": False, "severities": {
-            "sales": {"unique_grain": "quarantine", "not_null_price_amount_rpt": "warn", "conform": "quarantine"}}},
+        "dq": {"build_data_docs": False},
     })
     put_bronze(spark, cfg, "fx_feed", [
         ("2024-03-01", "CNY", "7.10", "2024-03-01 00:00:00", T0), ("2024-03-04", "CNY", "7.20", "2024-03-04 00:00:00", T0),
@@ -354,7 +360,7 @@ def test_money_is_converted_with_this_runs_rates_and_a_missing_rate_is_a_counted
        "_ingested_at timestamp", batch=0)
     ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="run-1", command="silver", env="test"))
     job.build_silver(ctx, [sales, rates], conform_context=lambda tz: Ctx("k", "CNY", tz), suites={
-        "sales": S._suite("sales", S.unique("sale_id"), S.not_null("price_amount_rpt")),
+        "sales": S._suite("sales", S.unique("sale_id"), S.not_null("price_amount_rpt", severity="warn")),
     })  # fx_rates: its real contract
 
     expected = spark.createDataFrame([

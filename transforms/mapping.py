@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from brandlake.transforms import iso
 from brandlake.transforms.landing import SOURCES
+from brandlake.transforms.money import MONEY
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-MONEY = T.DecimalType(18, 2)
 # Wide enough for any price in a foreign export; rounded to MONEY after parsing.
 _PARSE_DECIMAL = T.DecimalType(28, 6)
 UTC_FORMAT = "yyyy-MM-dd'T'HH:mm:ss'Z'"
@@ -189,6 +190,12 @@ def _problem(cond: Column, message: Column) -> Column:
 # Step 1: parse the raw text columns into typed target fields, noting every problem per row.
 
 
+def ship_country(value: Column) -> Column:
+    """The ISO 3166 alpha-2 code a country name or code resolves to, else the value as given (silver tags
+    it invalid). Runs after the mapping's ``value_maps``, which name what no standard knows ("EIRE")."""
+    return F.coalesce(iso.country_code(value), value)
+
+
 def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:
     """Add the typed target fields and ``_problem`` (why the row is unparseable, else null).
 
@@ -241,7 +248,7 @@ def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:
         customer.alias("customer_id"),
         currency.alias("currency"),
         F.upper(src("status")).alias("status"),
-        src("ship_country").alias("ship_country"),
+        ship_country(src("ship_country")).alias("ship_country"),
         src("ship_province").alias("ship_province"),
         src("ship_city").alias("ship_city"),
     )
@@ -253,9 +260,9 @@ def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:
         _problem(F.col("unit_price").isNull(), F.concat(raw_text("unit_price"), F.lit(" is not a number"))),
         _problem(F.col("ordered_at").isNull(), F.concat(
             raw_text("ordered_at"), F.lit(f" does not match '{v.timestamp_format}'"))),
-        _problem(~F.coalesce(F.col("currency").rlike("^[A-Z]{3}$"), F.lit(False)),
-                 F.concat(raw_text("currency"), F.lit(" is not a 3-letter currency code"))
-                 if "currency" in cols else F.lit("currency: constant is not a 3-letter code")),
+        _problem(~F.coalesce(iso.is_currency_code(F.col("currency")), F.lit(False)),
+                 F.concat(raw_text("currency"), F.lit(" is not an ISO 4217 currency code"))
+                 if "currency" in cols else F.lit("currency: constant is not an ISO 4217 currency code")),
     ]
     if mapping.returns.marked_by == "status_value":
         problems.append(_problem(F.col("status").isNull(), F.lit(f"status: empty in column '{cols['status']}'")))

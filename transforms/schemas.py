@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from brandlake.transforms.money import MONEY
 from pyspark.sql import types as T
 
-MONEY = T.DecimalType(18, 2)
 RATE = T.DecimalType(18, 8)
 
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from brandlake.transforms import fx
 from brandlake.transforms.columns import require_columns
+from brandlake.transforms.enums import DISCOUNT_TYPES
 from brandlake.transforms.money import MONEY, allocate_largest_remainder, round_money
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
 # silver normalises status synonyms (paid, succeeded, completed, ...) to "success"
 OK_PAYMENT_STATUSES = ("success",)
 OK_REFUND_STATUSES = ("success",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from brandlake.transforms.schemas import MONEY
+from brandlake.transforms.money import MONEY
 from brandlake.transforms.silver.common import (
     ConformContext,
     Field,

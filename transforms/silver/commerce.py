@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from brandlake.transforms.schemas import MONEY, SILVER_PAYMENTS, SILVER_REFUNDS
+from brandlake.transforms.enums import PAYMENT_KINDS, PROMOTION_TYPES
+from brandlake.transforms.money import MONEY
+from brandlake.transforms.schemas import SILVER_PAYMENTS, SILVER_REFUNDS
 from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
@@ -47,11 +49,9 @@ PROMOTIONS_SCHEMA = struct_schema(
 )
 """One row per promotion, as of its latest version."""
 
-PAYMENT_KINDS = ("full", "deposit", "balance")
 PAYMENT_STATUSES = ("pending", "success", "failed")
 REFUND_STATUSES = ("pending", "success", "failed")
 RETURN_STATUSES = ("requested", "approved", "rejected", "received", "refunded", "cancelled")
-PROMOTION_TYPES = ("threshold", "percentage", "coupon", "cross_shop", "presale")
 
 PAYMENT_KIND_SYNONYMS = {
     "full_payment": "full", "deposit_payment": "deposit", "final": "balance", "final_payment": "balance",

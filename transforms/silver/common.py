@@ -7,7 +7,7 @@ schema plus the technical columns ``_errors``, ``_raw``, ``_ingested_at``).
 
 Error names in ``_errors``: ``corrupt_record``, ``missing:<col>`` (required value absent),
 ``cast:<col>`` (text present but not castable), ``unknown_enum:<col>`` (value outside ``ENUMS``),
-``invalid:<col>`` (castable but not a valid value, e.g. a currency that is not 3 letters),
+``invalid:<col>`` (castable but not a valid value, e.g. a currency that is no ISO 4217 code),
 ``malformed:<col>`` (a nested JSON array that cannot be parsed).
 """
 
@@ -18,6 +18,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from brandlake.transforms import iso
 from brandlake.transforms.landing import SOURCES
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -25,7 +26,6 @@ from pyspark.sql import types as T
 
 log = logging.getLogger(__name__)
 
-MONEY = T.DecimalType(18, 2)
 TECHNICAL_BRONZE_COLUMNS = ("_corrupt_record", "_source_file", "_landing_batch", "_ingested_at", "_run_id")
 OUTPUT_TECHNICAL_COLUMNS = ("_errors", "_raw", "_ingested_at")
 _CORRUPT = "_is_corrupt"
@@ -142,39 +142,24 @@ CURRENCY_ALIASES = {"RMB": "CNY", "￥": "CNY", "¥": "CNY", "US$": "USD"}
 
 
 def currency(col: Column) -> Column:
-    """Upper-case ISO 4217 code; ``RMB`` → ``CNY``."""
+    """Upper-case ISO 4217 code; ``RMB`` → ``CNY`` (``is_currency_code`` rejects what is none)."""
     return mapped(upper(col), CURRENCY_ALIASES)
 
 
-def is_currency_code(col: Column) -> Column:
-    return col.rlike(r"^[A-Z]{3}$")
+is_currency_code = iso.is_currency_code
+is_country_code = iso.is_country_code
 
 
-COUNTRY_ALIASES = {
-    "CHINA": "CN", "PRC": "CN", "中国": "CN", "USA": "US", "UNITED STATES": "US", "UK": "GB",
-    "UNITED KINGDOM": "GB", "JAPAN": "JP", "SOUTH KOREA": "KR", "KOREA": "KR", "GERMANY": "DE",
-    "FRANCE": "FR", "SINGAPORE": "SG", "MALAYSIA": "MY", "THAILAND": "TH", "INDONESIA": "ID",
-    "VIETNAM": "VN", "PHILIPPINES": "PH", "AUSTRALIA": "AU", "HONG KONG": "HK", "TAIWAN": "TW",
-    "CANADA": "CA", "CHN": "CN", "JPN": "JP", "KOR": "KR", "GBR": "GB", "DEU": "DE",
-    # English names as retailers' exports write them (Online Retail II among them). Regions that are no
-    # single country are a source's call: its mapping's value_maps (e.g. Online Retail's "Channel Islands"
-    # -> unknown); an unmapped name that is no ISO code is quarantined as invalid:<col>.
-    "AUSTRIA": "AT", "BAHRAIN": "BH", "BELGIUM": "BE", "BERMUDA": "BM", "BRAZIL": "BR", "CYPRUS": "CY",
-    "DENMARK": "DK", "EIRE": "IE", "IRELAND": "IE", "FINLAND": "FI", "GREECE": "GR", "ICELAND": "IS",
-    "ISRAEL": "IL", "ITALY": "IT", "LEBANON": "LB", "LITHUANIA": "LT", "MALTA": "MT", "NETHERLANDS": "NL",
-    "NIGERIA": "NG", "NORWAY": "NO", "POLAND": "PL", "PORTUGAL": "PT", "RSA": "ZA", "SOUTH AFRICA": "ZA",
-    "SPAIN": "ES", "SWEDEN": "SE", "SWITZERLAND": "CH", "UNITED ARAB EMIRATES": "AE", "CZECH REPUBLIC": "CZ",
-    "SAUDI ARABIA": "SA",
-}
+# Spellings platforms and retailers write that no standard knows; everything else (alpha-3 codes, English
+# short, common and official names) resolves through ISO 3166 (transforms/iso.py). A name neither resolves
+# is kept and tagged invalid:<col>; an import source maps its own regions in its mapping's value_maps.
+COUNTRY_ALIASES = {"PRC": "CN", "中国": "CN", "UK": "GB", "KOREA": "KR", "EIRE": "IE", "RSA": "ZA"}
 
 
 def country(col: Column) -> Column:
-    """Upper-case ISO 3166 alpha-2 code; common names and alpha-3 codes mapped."""
-    return mapped(F.regexp_replace(upper(col), r"\s+", " "), COUNTRY_ALIASES)
-
-
-def is_country_code(col: Column) -> Column:
-    return col.rlike(r"^[A-Z]{2}$")
+    """ISO 3166 alpha-2 code for a code or name (``"China"``, ``"CHN"``, ``"uk"`` -> CN, CN, GB); a name
+    that resolves to none is returned upper-cased, for ``is_country_code`` to reject."""
+    return F.coalesce(iso.country_code(col, aliases=COUNTRY_ALIASES), iso.normalized_name(col))
 
 
 VALID_TIMEZONES = frozenset(zoneinfo.available_timezones())

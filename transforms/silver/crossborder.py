@@ -3,7 +3,8 @@ and daily FX rates."""
 
 from __future__ import annotations
 
-from brandlake.transforms.schemas import MONEY, RATE, SILVER_FX_RATES
+from brandlake.transforms.money import MONEY
+from brandlake.transforms.schemas import RATE, SILVER_FX_RATES
 from brandlake.transforms.silver.common import (
     ConformContext,
     Field,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from brandlake.transforms.enums import CLICK_EVENT_TYPES
 from brandlake.transforms.silver.common import (
     ConformContext,
     Field,
@@ -41,7 +42,6 @@ CS_CHATS_SCHEMA = struct_schema(
 )
 """One row per customer-service conversation."""
 
-CLICK_EVENT_TYPES = ("view", "cart", "purchase")
 CLICK_EVENT_TYPE_SYNONYMS = {
     "page_view": "view", "pageview": "view", "product_view": "view", "click": "view",
     "add_to_cart": "cart", "addtocart": "cart", "add_cart": "cart", "cart_add": "cart",

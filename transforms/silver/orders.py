@@ -7,6 +7,8 @@ the silver job keeps the latest version per key.
 
 from __future__ import annotations
 
+from brandlake.transforms.enums import DISCOUNT_TYPES, ORDER_STATUSES
+from brandlake.transforms.money import MONEY
 from brandlake.transforms.pii import address_hash, phone_hash
 from brandlake.transforms.schemas import SILVER_ORDER_DISCOUNTS, SILVER_ORDER_LINES, SILVER_ORDERS
 from brandlake.transforms.silver.common import (
@@ -52,8 +54,6 @@ ORDER_DISCOUNTS_SCHEMA = extend(SILVER_ORDER_DISCOUNTS, ("updated_at", TS, False
 """One row per order × order-level promotion, as of the order's latest event."""
 
 EVENT_TYPES = ("order_created", "order_paid", "order_shipped", "order_completed", "order_cancelled")
-ORDER_STATUSES = ("created", "paid", "shipped", "completed", "cancelled")
-DISCOUNT_TYPES = ("threshold", "coupon", "cross_shop")
 
 EVENT_TYPE_SYNONYMS = {
     "created": "order_created", "paid": "order_paid", "shipped": "order_shipped",
@@ -169,7 +169,7 @@ def conform_order_lines(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
     ]
     df = with_fields(df, fields, schema=ORDER_LINES_SCHEMA)
     line_amount = (F.col("quantity") * F.col("unit_price_amount") - F.col("item_discount_amount"))
-    df = df.withColumn("line_amount", line_amount.try_cast(T.DecimalType(18, 2)))
+    df = df.withColumn("line_amount", line_amount.try_cast(MONEY))
     return finish(df, ORDER_LINES_SCHEMA)
 
 
