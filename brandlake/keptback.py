@@ -39,8 +39,9 @@ def mismatches(summary: Any) -> int:
 def kept_back_line(summary: Any, *, top: int = 3) -> str:
     """One line: every table that kept something back, with its top reasons; or that nothing was."""
     reasons = summary.details.get("reasons", {})
+    warnings = summary.details.get("warnings", {})
     parts = []
-    for table, c in sorted(summary.tables.items()):
+    for table, c in sorted({**{t: {} for t in warnings}, **summary.tables}.items()):
         held = []
         if c.get("files_quarantined"):
             held.append(f"{c['files_quarantined']} file(s) quarantined")
@@ -56,6 +57,8 @@ def kept_back_line(summary: Any, *, top: int = 3) -> str:
         if held:
             why = f" ({_top(reasons[table], top)})" if reasons.get(table) else ""
             parts.append(f"{table}: {', '.join(held)}{why}")
+        if warnings.get(table):  # kept, with a warning: an attribute left unknown, a warn rule broken
+            parts.append(f"{table}: kept with warnings ({_top(warnings[table], top)})")
     n = mismatches(summary)
     if n:
         parts.append(f"gold: {n} reconciliation mismatch(es)")

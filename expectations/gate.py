@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 FAILED_RULES = "_failed_rules"
 IS_QUARANTINED = "_is_quarantined"
 REASONS = "_reasons"
+UNKNOWN = "unknown:"  # transforms.silver.common.UNKNOWN_PREFIX (expectations do not import transforms)
 _VALUE_CHARS = 80  # a delivered value quoted in a reason is cut here
 
 
@@ -132,12 +133,13 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
     out = df
     helpers: list[str] = []
     flags: list[tuple[str, Column]] = []
-    clean = F.coalesce(F.size("_errors") == 0, F.lit(True)) if "_errors" in df.columns else F.lit(True)
+    clean = (F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True))
+             if "_errors" in df.columns else F.lit(True))
     for i, r in enumerate(rules):
         if r.kind == "row":
             flags.append((r.name, r.failing()))
-        elif r.kind == "conform":
-            flags.append((r.name, F.coalesce(F.size("_errors") > 0, F.lit(False))))
+        elif r.kind == "conform":  # unknown:<col> (a descriptive attribute left unknown) is only a warning
+            flags.append((r.name, F.coalesce(F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(False))))
         elif r.kind == "unique":
             counted = clean & ~_all([F.col(c).isNull() for c in r.columns])
             name = f"__unique_{i}"
@@ -214,12 +216,15 @@ class GateResult:
 
     def reason_counts(self) -> dict[str, dict[str, int]]:
         """{"quarantine": {reason code: rows}, "warn": {...}}: quarantined rows by each reason they carry,
-        and published rows by each warn rule they broke."""
+        and published rows by each warn rule they broke or attribute left unknown (``unknown:<col>``)."""
         reasons = F.transform(F.col(REASONS), lambda r: F.split(r, " ", 2).getItem(0))
+        errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in self.rows.columns \
+            else F.array().cast("array<string>")
+        warned = F.concat(F.col(FAILED_RULES), F.filter(errors, lambda e: e.startswith(UNKNOWN)))
         rows = (
             self.rows.transform(with_reasons)
             .select(F.when(F.col(IS_QUARANTINED), "quarantine").otherwise("warn").alias("kind"),
-                    F.explode(F.when(F.col(IS_QUARANTINED), reasons).otherwise(F.col(FAILED_RULES))).alias("reason"))
+                    F.explode(F.when(F.col(IS_QUARANTINED), reasons).otherwise(warned)).alias("reason"))
             .groupBy("kind", "reason").count().collect()
         )
         out: dict[str, dict[str, int]] = {"quarantine": {}, "warn": {}}

@@ -4,6 +4,7 @@ per column, and never loses a corrupt record to deduplication."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from brandlake.expectations.gate import FAILED_RULES, with_reasons
@@ -11,6 +12,7 @@ from brandlake.transforms.dedupe import IS_EXACT_DUP, with_dedupe_flags
 from brandlake.transforms.mapping import ship_country
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from brandlake.config import HoldBackConfig, HoldBackLimits
 from brandlake.errors import DataHeldBackError, exit_code_of
@@ -109,4 +111,48 @@ def test_region_that_is_no_country_maps_to_unknown_country(spark):
     actual = values.select("v", ship_country(F.col("v")).alias("ship_country"))
     expected = spark.createDataFrame([("European Community", None), ("  channel   islands", None),
                                       ("United Kingdom", "GB"), ("Utopia", "Utopia"), (None, None)], actual.schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_descriptive_attribute_left_unknown_is_a_warning_and_the_row_is_published(spark):
+    from brandlake.expectations import suites as S
+    from brandlake.expectations.gate import gate
+    from brandlake.expectations.rules import rules_from_suite
+
+    rules = rules_from_suite(S._suite("t", S.not_null("k")))
+    rows = spark.createDataFrame([
+        ("k1", ["unknown:ship_country"], '{"ship_country":"European Community"}'),  # kept: sales stay whole
+        ("k2", ["invalid:currency", "unknown:city"], '{"currency":"$$","city":"?"}'),  # untrusted currency
+        ("k3", [], "{}"),
+    ], "k string, _errors array<string>, _raw string")
+    result = gate(rows, table="t", rules=rules, severities={r.name: "quarantine" for r in rules}, parents={})
+    try:
+        assert_df_equality(result.publishable(["k"]), spark.createDataFrame([("k1",), ("k3",)], "k string"),
+                           ignore_row_order=True, ignore_nullable=True)
+        assert result.reason_counts() == {"quarantine": {"invalid:currency": 1, "unknown:city": 1},
+                                          "warn": {"unknown:ship_country": 1}}
+    finally:
+        result.release()
+
+
+def test_unconformable_country_is_unknown_not_a_quarantine_while_a_bad_amount_still_is(spark):
+    from brandlake.transforms.silver.common import (
+        Field,
+        country,
+        is_country_code,
+        money,
+        struct_schema,
+        with_fields,
+    )
+
+    schema = struct_schema(("ship_country", T.StringType(), True), ("amount", T.DecimalType(18, 2), True))
+    df = spark.createDataFrame([("European Community", "10.00"), ("CN", "abc"), ("Atlantis", None)],
+                               "ship_country string, amount string").withColumn("_errors", F.array().cast("array<string>"))
+    actual = with_fields(df, [Field("ship_country", country, valid=is_country_code), Field("amount", money)],
+                         schema=schema)
+    expected = spark.createDataFrame([
+        (None, Decimal("10.00"), ["unknown:ship_country"]),
+        ("CN", None, ["cast:amount"]),
+        (None, None, ["unknown:ship_country"]),
+    ], "ship_country string, amount decimal(18,2), _errors array<string>")
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)

@@ -15,8 +15,12 @@ IS_EXACT_DUP = "_is_exact_dup"
 IS_SUPERSEDED = "_is_superseded"
 
 
+UNKNOWN = "unknown:"  # a descriptive attribute left unknown: a warning, the row is otherwise clean
+
+
 def has_errors(errors: str = "_errors") -> Column:
-    return F.coalesce(F.size(errors) > 0, F.lit(False))
+    """The row has a conform error other than ``unknown:<col>``."""
+    return F.coalesce(F.exists(errors, lambda e: ~e.startswith(UNKNOWN)), F.lit(False))
 
 
 def _all_present(columns: Sequence[str]) -> Column:
