@@ -55,21 +55,35 @@ def normalized_name(col: Column) -> Column:
     return F.when(s != "", s)
 
 
+# Each lookup enters the plan as ONE string literal that Spark parses into a map or an array once, while
+# optimizing (constant folding): a map of ~700 names as separate literals would cost seconds per use.
+_ITEM, _PAIR = ";", "="  # neither occurs in a name, and neither is special in a regex
+
+
+def _names_map(aliases: Mapping[str, str] | None) -> Column:
+    names = {**COUNTRY_NAMES, **{normalize_name(k): v for k, v in (aliases or {}).items()}}
+    text = _ITEM.join(f"{k}{_PAIR}{v}" for k, v in sorted(names.items()))
+    return F.str_to_map(F.lit(text), F.lit(_ITEM), F.lit(_PAIR))
+
+
+def _code_set(codes: frozenset[str]) -> Column:
+    return F.split(F.lit(_ITEM.join(sorted(codes))), _ITEM)
+
+
 def country_code(col: Column, *, aliases: Mapping[str, str] | None = None) -> Column:
     """The ISO alpha-2 code that ``col`` names: an alpha-2 or alpha-3 code or a country name in any case
     (ISO short, common or official English name), or a key of ``aliases`` (spellings no standard knows,
     e.g. {"EIRE": "IE"}); null when it names none."""
     s = normalized_name(col)
-    names = {**COUNTRY_NAMES, **{normalize_name(k): v for k, v in (aliases or {}).items()}}
-    lookup = F.create_map(*[F.lit(x) for kv in sorted(names.items()) for x in kv])
+    lookup = _names_map(aliases)
     return F.when(is_country_code(s), s).otherwise(F.try_element_at(lookup, s))
 
 
 def is_country_code(col: Column) -> Column:
-    """True where ``col`` is an ISO 3166-1 alpha-2 code (exact, upper case)."""
-    return col.isin(*sorted(COUNTRY_CODES))
+    """True where ``col`` is an ISO 3166-1 alpha-2 code (exact, upper case); null where ``col`` is null."""
+    return F.array_contains(_code_set(COUNTRY_CODES), col)
 
 
 def is_currency_code(col: Column) -> Column:
-    """True where ``col`` is an ISO 4217 alphabetic code (exact, upper case)."""
-    return col.isin(*sorted(CURRENCY_CODES))
+    """True where ``col`` is an ISO 4217 alphabetic code (exact, upper case); null where ``col`` is null."""
+    return F.array_contains(_code_set(CURRENCY_CODES), col)
