@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score-forecast": ("brandlake.jobs.score_forecast", "forecast with the champion model into gold sales_forecast"),
     "plan-logistics": ("brandlake.jobs.plan_logistics",
                        "available_to_ship, prepositioning_plan, capacity_forecast, peak_load_forecast"),
+    "replay-landing": ("brandlake.jobs.replay_landing",
+                       "ingest a fixed file from the landing quarantine (_landing_quarantine), exactly once"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
     "config": ("brandlake.jobs.config", "show the effective configuration (secrets masked) or validate it, no Spark"),
     "docs": ("brandlake.jobs.docs", "generate docs from code: `docs dictionary` writes the gold data dictionary"),

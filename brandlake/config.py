@@ -185,6 +185,29 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class HoldBackLimits:
+    """One table's own limits (None: the hold_back default)."""
+
+    max_quarantined_share: float | None = None
+    max_mismatches: int | None = None
+
+
+@dataclass(frozen=True)
+class HoldBackConfig:
+    """How much a run may keep back before it exits 3 (DataHeldBackError), tables left as written.
+
+    Checked at the end of every job against its run summary: quarantined landing files, each table's
+    (or import file's) share of rows quarantined, and reconciliation mismatches. ``tables`` keys are run
+    summary table names, e.g. ``silver.orders`` or ``import.online_retail_ii``.
+    """
+
+    max_files_quarantined: int = 0
+    max_quarantined_share: float = 0.5
+    max_mismatches: int = 0
+    tables: dict[str, HoldBackLimits] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -198,6 +221,7 @@ class Config:
     run: RunConfig = field(default_factory=RunConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)
+    hold_back: HoldBackConfig = field(default_factory=HoldBackConfig)
 
     def with_overrides(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)

@@ -15,9 +15,11 @@ from pyspark.sql import SparkSession
 
 from brandlake import logs
 from brandlake.config import Config
+from brandlake.errors import UsageError
+from brandlake.keptback import kept_back_line, raise_if_held_back
 from brandlake.session import get_spark
 from brandlake.summary import RunSummary, new_run_id
-from brandlake.tables import write_text
+from brandlake.tables import path_exists, write_text
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,24 @@ def _mark(error: BaseException, name: str, value: str) -> None:
             setattr(error, name, value)
         except AttributeError:  # an exception type without a __dict__
             pass
+
+
+# Only these commands may create a lake; every other command refuses a lake root that does not exist
+# (a mistyped --lake-root must not quietly become a new, empty lake).
+LAKE_CREATORS = frozenset({"generate", "import", "pipeline"})
+
+
+class LakeNotFoundError(UsageError):
+    """The command reads a lake, and the configured lake root does not exist (exit 2)."""
+
+
+def require_lake(cfg: Config, spark: SparkSession, command: str) -> None:
+    if command in LAKE_CREATORS or path_exists(spark, cfg.lake.root):
+        return
+    raise LakeNotFoundError(
+        f"no lake at {cfg.lake.root} (check --lake-root / BRANDLAKE_LAKE_ROOT); `brandlake {command}` reads an "
+        "existing lake: create one with `brandlake generate`, `brandlake import` or `brandlake pipeline`"
+    )
 
 
 @dataclass
@@ -178,7 +198,13 @@ def job_context(
     verbosity: int = logs.NORMAL,
 ) -> Iterator[JobContext]:
     """Open the run log and the session, yield the context, and write the run summary whether the job
-    fails or not. The run log (``<lake.runs>/<run_id>.log``) gets every log line of the run, the JVM's too."""
+    fails or not. The run log (``<lake.runs>/<run_id>.log``) gets every log line of the run, the JVM's too.
+
+    A job that kept data back ends with one ``kept back: ...`` line; beyond ``cfg.hold_back`` the run
+    is recorded as ``held_back`` and DataHeldBackError (exit 3) raised, the tables left as written.
+    """
+    from brandlake.errors import DataHeldBackError
+
     run_id = run_id or new_run_id()
     run_log = logs.RunLog(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
 
@@ -190,6 +216,7 @@ def job_context(
     try:
         try:
             spark = spark or get_spark(cfg.spark)
+            require_lake(cfg, spark, command)  # before anything could write into a mistyped root
         except BaseException as e:
             failed(e)
             raise
@@ -207,11 +234,15 @@ def job_context(
         try:
             yield ctx
             ctx._close_marks(0, None)
+            summary.details["kept_back"] = kept_back_line(summary)
+            log.log(logging.WARNING if summary.details["kept_back"] != "kept back: nothing" else logging.INFO,
+                    "%s %s", command, summary.details["kept_back"])
+            raise_if_held_back(summary, cfg.hold_back)
         except BaseException as e:
             ctx._close_marks(0, e)
             settle_log()
             failed(e)
-            summary.finish("failed", f"{type(e).__name__}: {e}")
+            summary.finish("held_back" if isinstance(e, DataHeldBackError) else "failed", f"{type(e).__name__}: {e}")
             if getattr(e, STEP_ATTRIBUTE, None):
                 summary.details["failed_step"] = getattr(e, STEP_ATTRIBUTE)
             _write_summary(ctx)

@@ -164,7 +164,8 @@ def merge_upsert(
     """Upsert ``df`` into the table on ``keys``; creates the table if it does not exist.
 
     ``newer_than`` names a column: an existing row is only replaced by a source row whose value in
-    that column is greater or equal, so replaying old data never rolls a table back.
+    that column is greater or equal, so replaying old data never rolls a table back. A source row equal
+    to the existing one in every column is left untouched (counted as unchanged, not as written).
     ``df`` must hold at most one row per key. ``source_rows`` (when the caller has counted ``df``)
     saves reading the count from the commit, and a known-empty source writes no commit at all.
     """
@@ -173,9 +174,18 @@ def merge_upsert(
         return _created(spark, df, path, partition_by)
     if source_rows == 0:
         return MergeMetrics(source_rows=0, inserted=0, updated=0)
-    update_cond = F.col(f"s.`{newer_than}`") >= F.col(f"t.`{newer_than}`") if newer_than else None
+    target = DeltaTable.forPath(spark, path)
+    have = set(target.toDF().columns)
+    shared = [c for c in df.columns if c in have]
+    # update only where a value differs: an identical re-delivered row is not rewritten
+    differs = [~F.col(f"t.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in shared]
+    differs += [F.col(f"s.`{c}`").isNotNull() for c in df.columns if c not in have]  # schema evolution
+    update_cond = reduce(lambda a, b: a | b, differs) if differs else None
+    if newer_than:
+        newer = F.col(f"s.`{newer_than}`") >= F.col(f"t.`{newer_than}`")
+        update_cond = newer if update_cond is None else newer & update_cond
     result = (
-        DeltaTable.forPath(spark, path).alias("t")
+        target.alias("t")
         .merge(df.alias("s"), keys_match(keys))
         .whenMatchedUpdateAll(condition=update_cond)
         .whenNotMatchedInsertAll()
@@ -299,3 +309,76 @@ def delete_path(spark: SparkSession, uri: str) -> None:
     fs, hpath = hadoop_fs(spark, uri)
     if fs.exists(hpath):
         fs.delete(hpath, True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Landing files (ingest's file checks): status, first bytes, checksum, move — on any Hadoop file system
+
+
+def _hfs(spark: SparkSession, uri: str):
+    fs, hpath = hadoop_fs(spark, uri)
+    return hpath, fs
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    if is_local(uri):
+        return local_path(uri).exists()
+    hpath, fs = _hfs(spark, uri)
+    return bool(fs.exists(hpath))
+
+
+def list_status(spark: SparkSession, uri: str) -> list[tuple[str, bool, int, int]]:
+    """(uri, is_directory, size in bytes, modification time in ms) of each entry directly under ``uri``."""
+    hpath, fs = _hfs(spark, uri)
+    if not fs.exists(hpath):
+        return []
+    return sorted((str(st.getPath().toString()), bool(st.isDirectory()), int(st.getLen()),
+                   int(st.getModificationTime())) for st in fs.listStatus(hpath))
+
+
+def read_head(spark: SparkSession, uri: str, n: int) -> bytes:
+    """The first ``n`` bytes of a file (fewer when it is shorter)."""
+    if is_local(uri):
+        with open(local_path(uri), "rb") as fh:
+            return fh.read(n)
+    hpath, fs = _hfs(spark, uri)
+    stream = fs.open(hpath)
+    try:
+        buf = spark.sparkContext._gateway.new_array(spark.sparkContext._jvm.byte, n)
+        got, total = 0, 0
+        while total < n and (got := stream.read(buf, total, n - total)) > 0:
+            total += got
+        return bytes(buf)[:total]
+    finally:
+        stream.close()
+
+
+def file_checksum(spark: SparkSession, uri: str, *, size: int, modified_ms: int) -> str:
+    """sha256 of a local file's bytes; elsewhere the file system's checksum, else size and mtime."""
+    if is_local(uri):
+        import hashlib
+
+        h = hashlib.sha256()
+        with open(local_path(uri), "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    hpath, fs = _hfs(spark, uri)
+    checksum = fs.getFileChecksum(hpath)
+    return str(checksum.toString()) if checksum is not None else f"size={size};mtime={modified_ms}"
+
+
+def move_path(spark: SparkSession, src: str, dst: str) -> None:
+    """Move a file or folder (parents created; an existing ``dst`` is replaced)."""
+    s, fs = _hfs(spark, src)
+    d, _ = _hfs(spark, dst)
+    fs.mkdirs(d.getParent())
+    if fs.exists(d):
+        fs.delete(d, True)
+    if not fs.rename(s, d):
+        raise OSError(f"could not move {src} to {dst}")
+
+
+def update_where(spark: SparkSession, path: str, condition: str, values: dict) -> None:
+    """Set ``values`` (column -> Column) on the rows matching ``condition`` (one Delta commit)."""
+    DeltaTable.forPath(spark, path).update(F.expr(condition), values)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from functools import reduce
 
 from brandlake.expectations.rules import Rule
+from brandlake.expectations.suites import CONFORM_RULE
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -24,6 +25,30 @@ log = logging.getLogger(__name__)
 
 FAILED_RULES = "_failed_rules"
 IS_QUARANTINED = "_is_quarantined"
+REASONS = "_reasons"
+UNKNOWN = "unknown:"  # transforms.silver.common.UNKNOWN_PREFIX (expectations do not import transforms)
+_VALUE_CHARS = 80  # a delivered value quoted in a reason is cut here
+
+
+def with_reasons(df: DataFrame) -> DataFrame:
+    """Add ``_reasons ARRAY<STRING>``: each conform error with the delivered value of its column from ``_raw``
+    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``corrupt_record`` and
+    ``missing:<col>`` as they are), then every other rule the row broke (``unique_grain``, ...)."""
+    errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in df.columns \
+        else F.array().cast("array<string>")
+    raw = F.col("_raw") if "_raw" in df.columns else F.lit(None).cast("string")
+    record = F.try_variant_get(F.try_parse_json(raw), "$", "map<string,string>")
+
+    def with_value(e: Column) -> Column:
+        column = F.split(e, ":", 2).getItem(1)
+        value = F.try_element_at(record, column)
+        quoted = F.concat(F.lit(" '"), F.substring(value, 1, _VALUE_CHARS), F.lit("'"))
+        shown = ~e.startswith("missing:") & (e != "corrupt_record") & value.isNotNull()
+        return F.when(shown, F.concat(e, quoted)).otherwise(e)
+
+    others = F.filter(F.coalesce(F.col(FAILED_RULES), F.array().cast("array<string>")),
+                      lambda r: r != CONFORM_RULE)
+    return df.withColumn(REASONS, F.concat(F.transform(errors, with_value), others))
 
 DQ_RESULTS = T.StructType([
     T.StructField("run_id", T.StringType(), False),
@@ -108,12 +133,13 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
     out = df
     helpers: list[str] = []
     flags: list[tuple[str, Column]] = []
-    clean = F.coalesce(F.size("_errors") == 0, F.lit(True)) if "_errors" in df.columns else F.lit(True)
+    clean = (F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True))
+             if "_errors" in df.columns else F.lit(True))
     for i, r in enumerate(rules):
         if r.kind == "row":
             flags.append((r.name, r.failing()))
-        elif r.kind == "conform":
-            flags.append((r.name, F.coalesce(F.size("_errors") > 0, F.lit(False))))
+        elif r.kind == "conform":  # unknown:<col> (a descriptive attribute left unknown) is only a warning
+            flags.append((r.name, F.coalesce(F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(False))))
         elif r.kind == "unique":
             counted = clean & ~_all([F.col(c).isNull() for c in r.columns])
             name = f"__unique_{i}"
@@ -167,18 +193,44 @@ class GateResult:
         return self.rows.filter(~F.col(IS_QUARANTINED)).select(*columns)
 
     def quarantined(self, *, keys: Sequence[str], run_id: str, at: dt.datetime) -> DataFrame:
-        """Quarantine rows: keys, failed_rules, run_id, quarantined_at, raw_record, record_hash."""
+        """Quarantine rows: keys, failed_rules, reasons, run_id, quarantined_at, raw_record, record_hash.
+
+        ``reasons``: what was wrong, per column, with the delivered value (``invalid:ship_country
+        'European Community'``), then the other rules broken; see ``with_reasons``.
+        """
         raw = F.col("_raw") if "_raw" in self.rows.columns else F.lit(None).cast("string")
-        q = self.rows.filter(F.col(IS_QUARANTINED)).select(
+        q = self.rows.filter(F.col(IS_QUARANTINED)).transform(with_reasons).select(
             *[F.col(k) for k in keys if k in self.rows.columns],
             F.col(FAILED_RULES).alias("failed_rules"),
+            F.col(REASONS).alias("reasons"),
             F.lit(run_id).alias("run_id"),
             F.lit(at).cast("timestamp").alias("quarantined_at"),
             raw.alias("raw_record"),
         )
-        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing
-        ident = F.to_json(F.struct(*[F.col(k) for k in keys if k in q.columns], "failed_rules", "raw_record"))
+        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing; the
+        # occurrence number keeps identical records (two identical junk lines) apart
+        ident_cols = [*[F.col(k) for k in keys if k in q.columns], F.col("failed_rules"), F.col("raw_record")]
+        occurrence = F.row_number().over(Window.partitionBy(*ident_cols).orderBy(F.lit(1)))
+        ident = F.to_json(F.struct(*ident_cols, occurrence.alias("occurrence")))
         return q.withColumn("record_hash", F.sha2(ident, 256))
+
+    def reason_counts(self) -> dict[str, dict[str, int]]:
+        """{"quarantine": {reason code: rows}, "warn": {...}}: quarantined rows by each reason they carry,
+        and published rows by each warn rule they broke or attribute left unknown (``unknown:<col>``)."""
+        reasons = F.transform(F.col(REASONS), lambda r: F.split(r, " ", 2).getItem(0))
+        errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in self.rows.columns \
+            else F.array().cast("array<string>")
+        warned = F.concat(F.col(FAILED_RULES), F.filter(errors, lambda e: e.startswith(UNKNOWN)))
+        rows = (
+            self.rows.transform(with_reasons)
+            .select(F.when(F.col(IS_QUARANTINED), "quarantine").otherwise("warn").alias("kind"),
+                    F.explode(F.when(F.col(IS_QUARANTINED), reasons).otherwise(warned)).alias("reason"))
+            .groupBy("kind", "reason").count().collect()
+        )
+        out: dict[str, dict[str, int]] = {"quarantine": {}, "warn": {}}
+        for r in rows:
+            out[r["kind"]][r["reason"]] = int(r["count"])
+        return out
 
     def release(self) -> None:
         self.rows.unpersist()

@@ -21,6 +21,7 @@ from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.errors import UsageError
+from brandlake.keptback import add_reasons
 from brandlake.mappings import load_mapping, mapping_digest
 from brandlake.runtime import JobContext
 
@@ -155,13 +156,18 @@ def import_files(ctx: JobContext, mapping: tm.SourceMapping, files: list[ExportF
             .transform(tm.with_row_outcomes, mapping=mapping)
             .persist(StorageLevel.MEMORY_AND_DISK)
         )
-        outcomes = rows.groupBy("_outcome", "_reason_code").count().collect()
+        outcomes = rows.groupBy("_source_file", "_outcome", "_reason_code").count().collect()
         rows_read = raw.count()
     by_outcome: dict[str, int] = {}
     by_reason: dict[str, int] = {}
+    by_file: dict[str, dict[str, int]] = {}
     for r in outcomes:
         by_outcome[r["_outcome"]] = by_outcome.get(r["_outcome"], 0) + r["count"]
-        by_reason[f"{r['_outcome']}:{r['_reason_code']}"] = r["count"]
+        key = f"{r['_outcome']}:{r['_reason_code']}"
+        by_reason[key] = by_reason.get(key, 0) + r["count"]
+        f = by_file.setdefault(r["_source_file"], {"rows_read": 0, "rows_quarantined": 0})
+        f["rows_read"] += r["count"]
+        f["rows_quarantined"] += r["count"] if r["_outcome"] == tm.QUARANTINED else 0
     accounted = sum(by_outcome.values())
     if accounted != rows_read:
         raise RuntimeError(f"import accounting broke: {rows_read} rows read but {accounted} accounted")
@@ -194,6 +200,12 @@ def import_files(ctx: JobContext, mapping: tm.SourceMapping, files: list[ExportF
                        rows_imported=sum(by_outcome.get(o, 0) for o in tm.IMPORTED_OUTCOMES),
                        rows_quarantined=by_outcome.get(tm.QUARANTINED, 0),
                        rows_excluded=by_outcome.get(tm.EXCLUDED, 0))
+    for uri, counts in sorted(by_file.items()):
+        # per file, so hold_back.max_quarantined_share (default: more than half) fails an import whose file
+        # could not be read as the mapping says (e.g. a wrong timestamp format) even among good files
+        summary.add_counts(f"import.{mapping.name}[{uri.rstrip('/').rsplit('/', 1)[-1]}]", **counts)
+    add_reasons(summary, f"import.{mapping.name}",
+                {k.split(":", 1)[1]: n for k, n in by_reason.items() if k.startswith(f"{tm.QUARANTINED}:")})
     summary.details.setdefault("import", {})[mapping.name] = {
         "import_id": import_id, "files": [f.uri for f in files], "rows_read": rows_read,
         "rows_by_outcome": by_outcome, "rows_by_reason": dict(sorted(by_reason.items())), "written": written,

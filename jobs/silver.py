@@ -50,6 +50,20 @@ FX_TABLE = "fx_rates"
 CONFORM_EXTRAS = ("_errors", "_raw", "_ingested_at")
 
 
+class AccountingError(RuntimeError):
+    """A batch's rows do not add up (e.g. a corrupt bronze row that silver did not quarantine)."""
+
+
+DQ_REASONS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("table_name", T.StringType(), False),
+    T.StructField("outcome", T.StringType(), False),   # quarantine | warn
+    T.StructField("reason", T.StringType(), False),    # invalid:ship_country, corrupt_record, unique_grain, ...
+    T.StructField("row_count", T.LongType(), False),
+])
+"""dq_reasons: one row per run × silver table × outcome × reason (dq_results' companion, per column)."""
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tables", default=None,
                    help="comma-separated silver tables to build (default: all, in dependency order)")
@@ -161,11 +175,14 @@ def build_table(
         return None
     columns = [f.name for f in published_schema(spec).fields]
     totals: dict[str, list] = {}
+    reason_totals: dict[tuple[str, str], int] = {}
 
     def handle(batch: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        bronze_rows = batch.count()
+        corrupt = F.col("_corrupt_record") if "_corrupt_record" in batch.columns else F.lit(None)
+        bronze = batch.agg(F.count(F.lit(1)).alias("rows"), F.count(corrupt).alias("corrupt")).first()
+        bronze_rows, bronze_corrupt = int(bronze["rows"]), int(bronze["corrupt"])
         conformed = spec.conform(batch, ctx=conform_ctx)
         resolve = getattr(spec, "resolve", None)
         if resolve is not None:  # e.g. orders: ordered_at = earliest event seen, across batches
@@ -197,6 +214,9 @@ def build_table(
             result = gate(survivors, table=spec.name, rules=rules, severities=severities, parents=parents)
             try:
                 _record_results(ctx, spec.name, result.results, totals, now)
+                reasons = result.reason_counts() if result.quarantined_count or any(
+                    not r.passed for r in result.results) else {"quarantine": {}, "warn": {}}
+                _record_reasons(ctx, spec.name, reasons, reason_totals, now)
                 result.raise_if_failed()
                 if result.quarantined_count:
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
@@ -209,11 +229,17 @@ def build_table(
                 result.release()
         finally:
             flagged.unpersist()
+        quarantined_corrupt = reasons["quarantine"].get("corrupt_record", 0)
         ctx.summary.add_counts(
             f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=published.written,
             rows_quarantined=result.quarantined_count,
             rows_duplicate=int(c["exact"] or 0) + int(c["superseded"] or 0) + published.unchanged,
+            bronze_rows_corrupt=bronze_corrupt, rows_quarantined_corrupt=quarantined_corrupt,
         )
+        if quarantined_corrupt != bronze_corrupt:  # every corrupt bronze line must be in the quarantine
+            raise AccountingError(
+                f"silver.{spec.name} batch {batch_id}: {bronze_corrupt} corrupt bronze row(s) but "
+                f"{quarantined_corrupt} quarantined as corrupt_record")
         # the gate's share (rule evaluation, dq_results, quarantine) of the batch, for the run summary
         seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(spec.name, {"batch": 0.0, "dq": 0.0})
         seconds["batch"] = round(seconds["batch"] + time.perf_counter() - started, 3)
@@ -247,6 +273,24 @@ def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict
     this_run = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
     tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", this_run)
     ctx.summary.details.setdefault("dq", {})[table] = [r.as_dict() for r in cumulative]
+
+
+def _record_reasons(ctx: JobContext, table: str, reasons: Mapping[str, Mapping[str, int]],
+                    totals: dict[tuple[str, str], int], now: dt.datetime) -> None:
+    """This run's rows per reason (cumulative over its micro-batches) → ``dq_reasons`` and the run summary."""
+    for outcome, counts in reasons.items():
+        for reason, n in counts.items():
+            totals[(outcome, reason)] = totals.get((outcome, reason), 0) + n
+    if not totals:
+        return
+    rows = [(ctx.summary.run_id, table, o, r, n) for (o, r), n in sorted(totals.items())]
+    where = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
+    tables.replace_where(ctx.spark.createDataFrame(rows, DQ_REASONS), f"{ctx.cfg.lake.silver}/dq_reasons", where)
+    ctx.summary.details.setdefault("reasons", {})[f"silver.{table}"] = {
+        r: n for (o, r), n in sorted(totals.items()) if o == "quarantine"}
+    warned = {r: n for (o, r), n in totals.items() if o == "warn"}
+    if warned:
+        ctx.summary.details.setdefault("warnings", {})[f"silver.{table}"] = dict(sorted(warned.items()))
 
 
 def _fx_rates(spark: SparkSession, cfg: Config) -> DataFrame:

@@ -117,11 +117,14 @@ def test_warn_keeps_rows_and_quarantine_moves_them_with_rule_names_and_raw_recor
         q = result.quarantined(keys=["order_id", "line_id"], run_id="run-1", at=at).drop("record_hash")
         expected = spark.createDataFrame([
             ("o1", "l2", ["unique_grain", "range_quantity", "range_list_amount_ge_amount", "in_set_status",
-                          "regex_currency"], "run-1", at, "r2"),
-            ("o1", "l2", ["unique_grain"], "run-1", at, "r3"),
-            (None, "l4", ["not_null_order_id", "not_null_quantity", "conform"], "run-1", at, "r4"),
-        ], "order_id string, line_id string, failed_rules array<string>, run_id string, quarantined_at timestamp, "
-           "raw_record string")
+                          "regex_currency"], ["unique_grain", "range_quantity", "range_list_amount_ge_amount",
+                                              "in_set_status", "regex_currency"], "run-1", at, "r2"),
+            ("o1", "l2", ["unique_grain"], ["unique_grain"], "run-1", at, "r3"),
+            # reasons: the conform error first (no value: this raw record is no JSON), then the other rules
+            (None, "l4", ["not_null_order_id", "not_null_quantity", "conform"],
+             ["cast:quantity", "not_null_order_id", "not_null_quantity"], "run-1", at, "r4"),
+        ], "order_id string, line_id string, failed_rules array<string>, reasons array<string>, run_id string, "
+           "quarantined_at timestamp, raw_record string")
         assert_df_equality(q, expected, ignore_row_order=True, ignore_nullable=True)
         by_rule = {r.rule: (r.checked_count, r.unexpected_count) for r in result.results}
         assert by_rule == {

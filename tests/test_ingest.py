@@ -154,7 +154,7 @@ def test_run_summary_counts_rows_per_source_and_records_drift_and_skipped_source
         "micro_batches": {"payment_events": 1, "warehouses": 1},  # both landing batches fit one trigger
         "drift_columns": {"payment_events": ["device_type"]},
     }
-    assert [s["name"] for s in summary.stages] == ["ingest"]
+    assert [s["name"] for s in summary.stages] == ["ingest.check_files", "ingest", "ingest.redelivered"]
 
 
 def test_missing_source_folder_creates_no_table_or_checkpoint(spark, first_run):

@@ -154,17 +154,17 @@ def test_silver_publishes_warns_quarantines_and_accounts_for_every_row(spark, fi
 
     quarantine = tables.read(spark, f"{cfg.lake.silver}/widgets_quarantine").drop("quarantined_at", "record_hash")
     expected_q = spark.createDataFrame([
-        ("w2", ["conform"], "run-1",
+        ("w2", ["conform"], ["cast:price 'abc'"], "run-1",
          '{"widget_id":"w2","maker_id":"m1","price":"abc","status":"active","updated_at":"2024-03-01 10:00:00"}'),
-        (None, ["not_null_widget_id"], "run-1",
+        (None, ["not_null_widget_id"], ["not_null_widget_id"], "run-1",
          '{"maker_id":"m1","price":"2.00","status":"active","updated_at":"2024-03-01 10:00:00"}'),
-    ], "widget_id string, failed_rules array<string>, run_id string, raw_record string")
+    ], "widget_id string, failed_rules array<string>, reasons array<string>, run_id string, raw_record string")
     assert_df_equality(quarantine, expected_q, ignore_row_order=True, ignore_nullable=True)
 
     counts = summary.tables["silver.widgets"]
     # 6 read = 2 written (w1, w3) + 2 quarantined (w2, no key) + 2 merged away (w1's old version, w1 twice)
     assert counts == {"bronze_rows_read": 6, "rows_read": 6, "rows_written": 2, "rows_quarantined": 2,
-                      "rows_duplicate": 2}
+                      "rows_duplicate": 2, "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}
     assert counts["rows_read"] == counts["rows_written"] + counts["rows_quarantined"] + counts["rows_duplicate"]
 
 
@@ -221,7 +221,8 @@ def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tm
         "price_amount"] == Decimal("6.00")
     # run 2: 3 read = 1 written (w3) + 1 quarantined (w2 again) + 1 left out by the MERGE (w1's older version)
     assert summary.tables["silver.widgets"] == {"bronze_rows_read": 3, "rows_read": 3, "rows_written": 1,
-                                                "rows_quarantined": 1, "rows_duplicate": 1}
+                                                "rows_quarantined": 1, "rows_duplicate": 1,
+                                                "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}
 
 
 def test_fail_severity_blocks_publishing_keeps_the_previous_version_and_retries_the_batch(spark, tmp_path):

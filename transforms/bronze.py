@@ -147,3 +147,44 @@ def to_csv_batch_profile(rows: DataFrame) -> DataFrame:
         F.count(F.lit(1)).alias("rows_read"),
         F.count(F.col(CORRUPT)).alias("rows_corrupt"),
     )
+
+
+def _ddl(names: Sequence[str]) -> str:
+    return ", ".join("`" + n.replace("`", "``") + "` STRING" for n in names)
+
+
+def csv_lines_to_bronze(
+    lines: DataFrame,
+    *,
+    header: Sequence[str],
+    header_line: str | None,
+    fields: Sequence[str],
+    extra: Mapping[str, str],
+    run_id: str,
+    ingested_at: dt.datetime,
+    value_col: str = "value",
+) -> DataFrame:
+    """Bronze rows from the text lines of CSV files that share one ``header``: each line is parsed by that
+    header and the contract's fields are picked BY NAME, so a reordered header reads right and a new
+    column (``extra``: delivered name -> bronze column) is kept as drift. The header line and blank lines
+    carry no record. A line with too many or too few fields keeps its raw text in _corrupt_record with
+    every field null, as Spark's CSV reader does (RFC 4180 quoting, quotes doubled inside a field)."""
+    require_columns(lines, [value_col, SOURCE_FILE], what="csv_lines_to_bronze")
+    body = lines.filter(F.trim(F.col(value_col)) != "")
+    if header_line is not None:  # compared without a byte-order mark (Hadoop's line reader may drop it)
+        no_bom = F.regexp_replace(F.col(value_col), "^\ufeff", "")
+        body = body.filter(no_bom != F.lit(header_line.lstrip("\ufeff")))
+    schema = _ddl([*header, CORRUPT])
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "escape": '"'}
+    parsed = body.select(F.from_csv(F.col(value_col), F.lit(schema), options).alias("_r"), F.col(SOURCE_FILE))
+    is_corrupt = F.col(f"_r.{CORRUPT}").isNotNull()
+
+    def field(name: str) -> Column:
+        return F.when(~is_corrupt, F.col("_r").getField(name))
+
+    values = [field(f).alias(f) for f in fields]
+    values += [field(k).alias(c) for k, c in sorted(extra.items(), key=lambda kv: kv[1])]
+    return (
+        parsed.select(*values, F.col(f"_r.{CORRUPT}").alias(CORRUPT), F.col(SOURCE_FILE))
+        .transform(with_audit_columns, run_id=run_id, ingested_at=ingested_at)
+    )

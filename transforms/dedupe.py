@@ -15,8 +15,12 @@ IS_EXACT_DUP = "_is_exact_dup"
 IS_SUPERSEDED = "_is_superseded"
 
 
+UNKNOWN = "unknown:"  # a descriptive attribute left unknown: a warning, the row is otherwise clean
+
+
 def has_errors(errors: str = "_errors") -> Column:
-    return F.coalesce(F.size(errors) > 0, F.lit(False))
+    """The row has a conform error other than ``unknown:<col>``."""
+    return F.coalesce(F.exists(errors, lambda e: ~e.startswith(UNKNOWN)), F.lit(False))
 
 
 def _all_present(columns: Sequence[str]) -> Column:
@@ -29,7 +33,8 @@ def with_dedupe_flags(
     """Add ``_is_exact_dup`` and ``_is_superseded`` (both non-null booleans).
 
     Exact duplicate: same ``columns`` values and ``_errors`` as an earlier-ingested row (rows with
-    conform errors must also share ``_raw``, since their typed columns may be all null).
+    conform errors must also share ``_raw``, since their typed columns may be all null). A corrupt
+    record (``corrupt_record``) is never an exact duplicate.
     Superseded: a clean row (no errors, keys and version present) whose ``version_col`` is lower
     than the latest clean version of its key. Rows with errors, null keys or a null version are
     never superseded: they stay for the quality gate, which quarantines them with a reason.
@@ -45,7 +50,10 @@ def with_dedupe_flags(
         256,
     )
     first_seen = Window.partitionBy(identity).orderBy(F.col("_ingested_at").asc_nulls_last(), F.col("_raw"))
-    out = df.withColumn(IS_EXACT_DUP, F.row_number().over(first_seen) > 1)
+    # Identical corrupt lines are not "the same record delivered twice" (nothing says what they were):
+    # each stays for the quarantine, so bronze's corrupt count equals silver's quarantined-as-corrupt count.
+    corrupt = F.coalesce(F.array_contains(F.col("_errors"), "corrupt_record"), F.lit(False))
+    out = df.withColumn(IS_EXACT_DUP, ~corrupt & (F.row_number().over(first_seen) > 1))
     collapsible = ~errors & _all_present([*keys, version_col]) & ~F.col(IS_EXACT_DUP)
     latest = F.max(F.when(collapsible, F.col(version_col))).over(Window.partitionBy(*keys))
     return out.withColumn(IS_SUPERSEDED, F.coalesce(collapsible & (F.col(version_col) < latest), F.lit(False)))

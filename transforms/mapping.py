@@ -190,10 +190,23 @@ def _problem(cond: Column, message: Column) -> Column:
 # Step 1: parse the raw text columns into typed target fields, noting every problem per row.
 
 
+# Real places that are no single ISO 3166 country (supranational bodies, regions, "unspecified"): by
+# default an unknown country (null), so the sale is kept rather than quarantined; a mapping's value_maps
+# can still name a country for one of them.
+NO_COUNTRY_LABELS = (
+    "european community", "european union", "eu", "channel islands", "west indies", "unspecified", "unknown",
+    "other", "europe", "asia", "africa", "middle east", "latin america", "south america", "north america",
+    "oceania", "caribbean", "scandinavia", "international", "worldwide", "rest of world",
+)
+
+
 def ship_country(value: Column) -> Column:
-    """The ISO 3166 alpha-2 code a country name or code resolves to, else the value as given (silver tags
-    it invalid). Runs after the mapping's ``value_maps``, which name what no standard knows ("EIRE")."""
-    return F.coalesce(iso.country_code(value), value)
+    """The ISO 3166 alpha-2 code a country name or code resolves to; null (unknown) for a label that is no
+    country (``NO_COUNTRY_LABELS``, e.g. "European Community"); else the value as given (silver tags it
+    invalid). Runs after the mapping's ``value_maps``, which name what no standard knows ("EIRE")."""
+    label = F.lower(F.regexp_replace(F.trim(value), r"\s+", " "))
+    return F.when(label.isin(*NO_COUNTRY_LABELS), F.lit(None).cast("string")).otherwise(
+        F.coalesce(iso.country_code(value), value))
 
 
 def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:

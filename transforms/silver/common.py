@@ -8,7 +8,8 @@ schema plus the technical columns ``_errors``, ``_raw``, ``_ingested_at``).
 Error names in ``_errors``: ``corrupt_record``, ``missing:<col>`` (required value absent),
 ``cast:<col>`` (text present but not castable), ``unknown_enum:<col>`` (value outside ``ENUMS``),
 ``invalid:<col>`` (castable but not a valid value, e.g. a currency that is no ISO 4217 code),
-``malformed:<col>`` (a nested JSON array that cannot be parsed).
+``malformed:<col>`` (a nested JSON array that cannot be parsed), ``unknown:<col>`` (a descriptive attribute,
+``DESCRIPTIVE``, that could not be conformed: set to null and the row kept — a warning, not a quarantine).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 from brandlake.transforms import iso
 from brandlake.transforms.landing import SOURCES
@@ -31,6 +33,15 @@ OUTPUT_TECHNICAL_COLUMNS = ("_errors", "_raw", "_ingested_at")
 _CORRUPT = "_is_corrupt"
 
 Parser = Callable[[Column], Column]
+
+# Descriptive attributes: when one cannot be conformed the row is kept with the attribute unknown (null) and
+# the error ``unknown:<col>``, which the quality gate counts as a warning instead of quarantining the row.
+# Keys, amounts, currencies and timestamps are never here: a row with one of those untrusted is quarantined.
+DESCRIPTIVE = frozenset({
+    "country", "ship_country", "home_country", "destination_country", "province", "ship_province", "city",
+    "ship_city", "device", "device_type", "channel", "gender",
+})
+UNKNOWN_PREFIX = "unknown:"
 
 
 class BronzeSchemaError(ValueError):
@@ -286,11 +297,19 @@ def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType)
         )
         if required:
             checks.append((blank(raw), f"missing:{f.name}"))
-        checks.append((~blank(raw) & value.isNull(), f"cast:{f.name}"))
+        bad = [(~blank(raw) & value.isNull(), f"cast:{f.name}")]
         if f.allowed is not None:
-            checks.append((value.isNotNull() & ~value.isin(*f.allowed), f"unknown_enum:{f.name}"))
+            bad.append((value.isNotNull() & ~value.isin(*f.allowed), f"unknown_enum:{f.name}"))
         if f.valid is not None:
-            checks.append((value.isNotNull() & ~f.valid(value), f"invalid:{f.name}"))
+            bad.append((value.isNotNull() & ~f.valid(value), f"invalid:{f.name}"))
+        if f.name in DESCRIPTIVE and not required:
+            # a descriptive attribute that cannot be conformed costs only itself: unknown (null), tagged
+            # unknown:<col> (a warning), and the row - its money - is kept
+            unconformable = reduce(lambda a, b: a | b, [F.coalesce(c, F.lit(False)) for c, _ in bad])
+            values[f.name] = F.when(~unconformable, value)
+            checks.append((unconformable, f"{UNKNOWN_PREFIX}{f.name}"))
+        else:
+            checks += bad
     kept = [F.col(c) for c in df.columns if c not in values and c != "_errors"]
     new_errors = F.concat(F.col("_errors"), errors_if(*checks))
     return df.select(*kept, *[v.alias(n) for n, v in values.items()], new_errors.alias("_errors"))

@@ -1,0 +1,158 @@
+"""What a run keeps back is said in one line, crosses configured limits loudly (exit 3), carries a reason
+per column, and never loses a corrupt record to deduplication."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from brandlake.expectations.gate import FAILED_RULES, with_reasons
+from brandlake.transforms.dedupe import IS_EXACT_DUP, with_dedupe_flags
+from brandlake.transforms.mapping import ship_country
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake.config import HoldBackConfig, HoldBackLimits
+from brandlake.errors import DataHeldBackError, exit_code_of
+from brandlake.keptback import add_reasons, breaches, kept_back_line, raise_if_held_back
+from brandlake.summary import RunSummary
+
+
+def summary_with(tables: dict, reasons: dict | None = None, mismatches: int = 0) -> RunSummary:
+    s = RunSummary(run_id="r", command="x", env="test")
+    for table, counts in tables.items():
+        s.add_counts(table, **counts)
+    for table, r in (reasons or {}).items():
+        add_reasons(s, table, r)
+    if mismatches:
+        s.details["gold"] = {"reconciliation_mismatches": mismatches}
+    return s
+
+
+def test_kept_back_line_names_each_table_its_figures_and_top_reasons():
+    s = summary_with(
+        {"bronze.payment_events": {"rows_read": 10, "rows_written": 10, "rows_corrupt": 2, "files_quarantined": 1},
+         "silver.orders": {"rows_read": 50, "rows_written": 45, "rows_quarantined": 5},
+         "silver.brands": {"rows_read": 3, "rows_written": 3, "rows_quarantined": 0}},
+        {"bronze.payment_events": {"corrupt_record": 2, "not_text": 1},
+         "silver.orders": {"invalid:ship_country": 3, "cast:amount": 1, "missing:order_id": 1, "unique_grain": 1}},
+        mismatches=2,
+    )
+    assert kept_back_line(s) == (
+        "kept back: bronze.payment_events: 1 file(s) quarantined, 2 corrupt row(s) (corrupt_record 2, not_text 1); "
+        "silver.orders: 5 of 50 row(s) quarantined (invalid:ship_country 3, cast:amount 1, missing:order_id 1, "
+        "+1 more); gold: 2 reconciliation mismatch(es)"
+    )
+    assert kept_back_line(summary_with({"silver.brands": {"rows_read": 3, "rows_written": 3}})) == "kept back: nothing"
+
+
+def test_import_file_mostly_quarantined_crosses_the_default_limit_and_exits_3():
+    s = summary_with({
+        "import.shop[good.csv]": {"rows_read": 100, "rows_quarantined": 1},
+        "import.shop[bad_timestamps.csv]": {"rows_read": 2000, "rows_quarantined": 2000},
+        "import.shop": {"rows_read": 2100, "rows_quarantined": 2001},
+    })
+    assert breaches(s, HoldBackConfig()) == [
+        "import.shop: 2001 of 2100 row(s) kept back (95%, limit 50%)",
+        "import.shop[bad_timestamps.csv]: 2000 of 2000 row(s) kept back (100%, limit 50%)",
+    ]
+    # a table's own limit wins over the default
+    own = HoldBackConfig(tables={"import.shop[good.csv]": HoldBackLimits(max_quarantined_share=0.0)})
+    assert "import.shop[good.csv]: 1 of 100 row(s) kept back (1%, limit 0%)" in breaches(s, own)
+    with pytest.raises(DataHeldBackError, match=r"run kept back more than configured: import.shop: 2001") as e:
+        raise_if_held_back(s, HoldBackConfig())
+    assert exit_code_of(e.value) == 3
+
+
+def test_quarantined_files_and_mismatches_cross_their_limits():
+    s = summary_with({"bronze.fx_rates": {"rows_read": 4, "files_quarantined": 1}}, mismatches=3)
+    assert breaches(s, HoldBackConfig(max_files_quarantined=1, max_mismatches=5)) == []
+    assert breaches(s, HoldBackConfig()) == [
+        "1 landing file(s) quarantined (limit hold_back.max_files_quarantined=0); see _landing_quarantine and "
+        "`brandlake replay-landing`",
+        "gold: 3 reconciliation mismatch(es) (limit 0); see gold settlement_mismatches",
+    ]
+
+
+def test_reasons_name_the_column_and_the_delivered_value(spark):
+    schema = f"_errors array<string>, {FAILED_RULES} array<string>, _raw string"
+    cases = [
+        (["invalid:ship_country"], ["conform"], '{"order_id":"o1","ship_country":"European Community"}',
+         ["invalid:ship_country 'European Community'"]),
+        (["missing:order_id", "cast:amount"], ["conform", "not_null_order_id"], '{"amount":"12,5"}',
+         ["missing:order_id", "cast:amount '12,5'", "not_null_order_id"]),
+        (["corrupt_record"], ["conform"], '{"_corrupt_record":"{oops"}', ["corrupt_record"]),
+        ([], ["unique_grain"], '{"order_id":"o2"}', ["unique_grain"]),
+    ]
+    rows = spark.createDataFrame([c[:3] for c in cases], schema)
+    expected = spark.createDataFrame(cases, f"{schema}, _reasons array<string>")
+    assert_df_equality(rows.transform(with_reasons), expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_identical_corrupt_lines_are_each_kept_for_the_quarantine(spark):
+    t = dt.datetime(2024, 1, 1)
+    rows = spark.createDataFrame([
+        (None, None, ["corrupt_record"], '{"_corrupt_record":"junk"}', t),
+        (None, None, ["corrupt_record"], '{"_corrupt_record":"junk"}', t),   # the same junk line twice
+        ("k1", t, [], '{"k":"k1"}', t),
+        ("k1", t, [], '{"k":"k1"}', t),                                     # a real duplicate delivery
+    ], "k string, v timestamp, _errors array<string>, _raw string, _ingested_at timestamp")
+    flagged = rows.transform(with_dedupe_flags, keys=["k"], version_col="v", columns=["k", "v"])
+    actual = flagged.groupBy("k", IS_EXACT_DUP).count()
+    expected = spark.createDataFrame([(None, False, 2), ("k1", False, 1), ("k1", True, 1)], actual.schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_region_that_is_no_country_maps_to_unknown_country(spark):
+    values = spark.createDataFrame([("European Community",), ("  channel   islands",), ("United Kingdom",),
+                                    ("Utopia",), (None,)], "v string")
+    actual = values.select("v", ship_country(F.col("v")).alias("ship_country"))
+    expected = spark.createDataFrame([("European Community", None), ("  channel   islands", None),
+                                      ("United Kingdom", "GB"), ("Utopia", "Utopia"), (None, None)], actual.schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_descriptive_attribute_left_unknown_is_a_warning_and_the_row_is_published(spark):
+    from brandlake.expectations import suites as S
+    from brandlake.expectations.gate import gate
+    from brandlake.expectations.rules import rules_from_suite
+
+    rules = rules_from_suite(S._suite("t", S.not_null("k")))
+    rows = spark.createDataFrame([
+        ("k1", ["unknown:ship_country"], '{"ship_country":"European Community"}'),  # kept: sales stay whole
+        ("k2", ["invalid:currency", "unknown:city"], '{"currency":"$$","city":"?"}'),  # untrusted currency
+        ("k3", [], "{}"),
+    ], "k string, _errors array<string>, _raw string")
+    result = gate(rows, table="t", rules=rules, severities={r.name: "quarantine" for r in rules}, parents={})
+    try:
+        assert_df_equality(result.publishable(["k"]), spark.createDataFrame([("k1",), ("k3",)], "k string"),
+                           ignore_row_order=True, ignore_nullable=True)
+        assert result.reason_counts() == {"quarantine": {"invalid:currency": 1, "unknown:city": 1},
+                                          "warn": {"unknown:ship_country": 1}}
+    finally:
+        result.release()
+
+
+def test_unconformable_country_is_unknown_not_a_quarantine_while_a_bad_amount_still_is(spark):
+    from brandlake.transforms.silver.common import (
+        Field,
+        country,
+        is_country_code,
+        money,
+        struct_schema,
+        with_fields,
+    )
+
+    schema = struct_schema(("ship_country", T.StringType(), True), ("amount", T.DecimalType(18, 2), True))
+    df = spark.createDataFrame([("European Community", "10.00"), ("CN", "abc"), ("Atlantis", None)],
+                               "ship_country string, amount string").withColumn("_errors", F.array().cast("array<string>"))
+    actual = with_fields(df, [Field("ship_country", country, valid=is_country_code), Field("amount", money)],
+                         schema=schema)
+    expected = spark.createDataFrame([
+        (None, Decimal("10.00"), ["unknown:ship_country"]),
+        ("CN", None, ["cast:amount"]),
+        (None, None, ["unknown:ship_country"]),
+    ], "ship_country string, amount decimal(18,2), _errors array<string>")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
