@@ -1,4 +1,4 @@
-"""`brandlake pipeline`: generate (when asked or when the landing zone is empty) → ingest → silver → gold,
+"""`brandlake pipeline`: generate (when asked or when the landing zone is empty) → ingest → silver → gold → marts,
 in one run with one summary. Every stage is idempotent, so re-running the pipeline is safe."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from brandlake.tables import list_files
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "silver", "gold")
+STAGES = ("ingest", "silver", "gold", "marts")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
