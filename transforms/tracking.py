@@ -19,23 +19,24 @@ from pyspark.sql import types as T
 
 _S, _TS, _I, _B, _F = T.StringType(), T.TimestampType(), T.IntegerType(), T.BooleanType(), T.DoubleType()
 
+# nullable like the silver columns they come from (silver stores every column nullable)
 SCAN = T.StructType([
-    T.StructField("seq", _I, False), T.StructField("scan_type", _S, False),
-    T.StructField("location", _S, True), T.StructField("scanned_at", _TS, False),
+    T.StructField("seq", _I, True), T.StructField("scan_type", _S, True),
+    T.StructField("location", _S, True), T.StructField("scanned_at", _TS, True),
 ])
 LEG = T.StructType([
-    T.StructField("from_scan", _S, False), T.StructField("to_scan", _S, False), T.StructField("hours", _F, True),
+    T.StructField("from_scan", _S, True), T.StructField("to_scan", _S, True), T.StructField("hours", _F, True),
 ])
 
 PARCEL_TRACKING = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
     ("shipment_id", _S, False), ("order_id", _S, True), ("platform_id", _S, False), ("carrier", _S, True),
     ("warehouse_id", _S, True), ("ship_country", _S, True), ("route", _S, False),
-    ("scan_path", T.ArrayType(SCAN, False), False), ("scan_count", _I, False),
+    ("scan_path", T.ArrayType(SCAN, True), False), ("scan_count", _I, False),
     ("current_status", _S, False), ("last_scan_at", _TS, False), ("last_location", _S, True),
     ("ordered_at", _TS, True), ("picked_up_at", _TS, True), ("promised_at", _TS, True),
     ("delivered_at", _TS, True), ("is_delivered", _B, False), ("has_exception", _B, False),
     ("order_to_pickup_hours", _F, True), ("pickup_to_delivered_hours", _F, True),
-    ("order_to_delivered_hours", _F, True), ("leg_hours", T.ArrayType(LEG, False), False),
+    ("order_to_delivered_hours", _F, True), ("leg_hours", T.ArrayType(LEG, True), False),
     ("is_sla_breached", _B, True),
 ]])
 """One row per shipment: its scans ordered by scan time (`scan_path`, seq from 1), the latest scan's type as
