@@ -25,6 +25,7 @@ TEXT = {
     "en": {
         "title": "Brand trend report", "period": "Period", "tier": "Tier", "currency": "Currency",
         "summary": "What changed", "suppressed": "suppressed", "no_data": "No data for this section",
+        "all_suppressed": "every cell comes from fewer than {k} buyers (or peer brands) and is suppressed",
         "generated": "Built from the platform's gold marts; cells from fewer than {k} buyers are suppressed.",
         "sections": {
             "sales_trend": "Sales trend", "order_time": "Order time (platform local time)",
@@ -45,6 +46,7 @@ TEXT = {
     "zh": {
         "title": "品牌趋势报告", "period": "周期", "tier": "版本", "currency": "币种",
         "summary": "主要变化", "suppressed": "已隐藏", "no_data": "本节无数据",
+        "all_suppressed": "所有单元格的买家（或同行品牌）少于 {k} 个，均已隐藏",
         "generated": "数据来自平台黄金层数据集市；少于 {k} 位买家的单元格已隐藏。",
         "sections": {
             "sales_trend": "销售趋势", "order_time": "下单时间（平台当地时间）", "delivery_regions": "配送地区",
@@ -258,7 +260,9 @@ def render_html(
     for section, tables in sections.items():
         block = {"id": section, "title": t["sections"][section], "charts": [], "tables": [], "missing": None}
         if not has_rows(tables):
-            block["missing"] = t["why_missing"].get(section, t["why_missing"]["default"])
+            all_hidden = any(len(df) for df in tables.values())
+            block["missing"] = (t["all_suppressed"].format(k=k) if all_hidden
+                                else t["why_missing"].get(section, t["why_missing"]["default"]))
         else:
             for i, fig in enumerate(_charts(section, tables, period_key=period_key, language=language)):
                 block["charts"].append(_fig_html(fig, f"chart-{section}-{i}"))

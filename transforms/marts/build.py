@@ -401,8 +401,10 @@ def to_session_facts(clickstream: DataFrame, *, products: DataFrame, lines: Data
         F.max((F.col("event_type") == "cart").cast("int")).cast("boolean").alias("has_cart"),
         F.max((F.col("event_type") == "purchase").cast("int")).cast("boolean").alias("has_purchase"),
     )
-    s = s.withColumn("visitor_key", F.coalesce(F.concat_ws("|", "platform_id", "customer_id"),
-                                               F.concat(F.lit("s|"), F.col("session_id"))))
+    # a guest (no customer id) is one visitor per session
+    s = s.withColumn("visitor_key", F.when(F.col("customer_id").isNotNull(),
+                                           F.concat_ws("|", "platform_id", "customer_id"))
+                     .otherwise(F.concat(F.lit("s|"), F.col("session_id"))))
     buys = lines.where(F.col("is_live") & F.col("buyer_key").isNotNull()).select(
         "brand_id", F.col("buyer_key").alias("visitor_key"), "ordered_at").distinct()
     later = (s.join(buys, ["brand_id", "visitor_key"])
