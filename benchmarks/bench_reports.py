@@ -106,13 +106,27 @@ def main() -> int:
     p.add_argument("--scale", type=float, default=None)
     p.add_argument("--online-retail", action="store_true")
     p.add_argument("--file", default=None)
+    p.add_argument("--sample", type=int, default=None,
+                   help="Online Retail: only the first N rows of the file (written to <out>/online_retail_sample.csv.gz)")
     p.add_argument("--env", default="local")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     if a.online_retail:
-        res, name = online_retail(a.file, out, a.env), "online_retail"
+        path = a.file
+        if a.sample:
+            import gzip
+            import itertools
+
+            from tests.online_retail import OR_FILE
+
+            path = str(out / "online_retail_sample.csv.gz")
+            with gzip.open(a.file or OR_FILE, "rt", encoding="utf-8") as src, \
+                    gzip.open(path, "wt", encoding="utf-8") as dst:
+                dst.writelines(itertools.islice(src, a.sample + 1))
+        res, name = online_retail(path, out, a.env), "online_retail"
+        res["sample_rows"] = a.sample
     elif a.scale:
         res, name = generated(a.scale, out, a.env), f"sf{a.scale}"
     else:

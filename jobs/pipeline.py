@@ -58,7 +58,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     )
     print(
         "\nbrandlake pipeline finished\n"
-        f"  gold tables   : {lake.gold}  (order_line_settlement, sales_daily)\n"
+        f"  gold tables   : {lake.gold}  (order_line_settlement, sales_daily, parcel_tracking, mart_*)\n"
+        f"  brand reports : brandlake report --all [--period month:YYYY-MM]\n"
         f"  silver tables : {lake.silver}  (dq_results, *_quarantine)\n"
         f"  bronze tables : {lake.bronze}\n"
         f"  data docs     : {lake.data_docs}\n"

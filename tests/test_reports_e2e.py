@@ -150,10 +150,12 @@ def test_report_renders_offline_in_headless_chromium_with_every_chart_drawn(lake
                 page.on("request", lambda r, requests=requests: requests.append(r.url))
                 url = (out / brand / "month_2024-02" / "report.html").as_uri()
                 page.goto(url, wait_until="load")
-                page.wait_for_function("[...document.querySelectorAll('.plotly-graph-div')].every("
-                                       "d => d.querySelector('svg.main-svg .plot'))", timeout=20000)
-                charts = page.eval_on_selector_all(
-                    ".plotly-graph-div", "ds => ds.map(d => [d.id, !!d.querySelector('svg.main-svg .plot')])")
+                # drawn: Plotly finished the layout and put at least one trace into the chart's SVG
+                drawn = ("d => !!d._fullLayout && "
+                         "d.querySelectorAll('svg.main-svg g.trace, svg.main-svg g.hm, svg.main-svg image').length > 0")
+                page.wait_for_function(f"[...document.querySelectorAll('.plotly-graph-div')].every({drawn})",
+                                       timeout=60000)
+                charts = page.eval_on_selector_all(".plotly-graph-div", f"ds => ds.map(d => [d.id, ({drawn})(d)])")
                 page.screenshot(path=str(ARTIFACTS / f"report_{brand}.png"), full_page=True)
                 title = page.title()
                 page.close()
