@@ -12,6 +12,7 @@ pipeline: setup
 	@$(VENV)/bin/brandlake pipeline --env $(ENV) $(if $(SCALE),--scale $(SCALE),)
 
 test: setup
+	@bash scripts/setup_browser.sh
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/python -m pytest
 

@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ingest": ("brandlake.jobs.ingest", "load new landing files into bronze Delta tables, exactly once"),
     "silver": ("brandlake.jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
+    "marts": ("brandlake.jobs.marts", "build gold parcel tracking and the brand report marts (touched periods only)"),
+    "report": ("brandlake.jobs.report", "write brand trend reports (offline HTML + CSV/Parquet extracts) from the marts"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
     "train-forecast": ("brandlake.jobs.train_forecast",
                        "backtest sales-forecast candidates, register in MLflow, promote champion if validated"),

@@ -208,6 +208,52 @@ class HoldBackConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """Parcel tracking: the carrier promise per route (days from pickup) and when an open parcel is stuck."""
+
+    # route -> promised days: 'cross_border', 'domestic', or a ship country with its own promise (e.g. CN)
+    promise_days: dict[str, int] = field(default_factory=lambda: {"cross_border": 15, "domestic": 5, "CN": 3})
+    stuck_hours: int = 72
+
+    def __post_init__(self) -> None:
+        missing = {"cross_border", "domestic"} - set(self.promise_days)
+        if missing:
+            raise ValueError(f"tracking.promise_days needs {sorted(missing)}")
+
+
+@dataclass(frozen=True)
+class BrandReportConfig:
+    tier: str | None = None
+    language: Literal["zh", "en"] | None = None
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    """Paid brand reports: the privacy floor, tiers (sections each tier receives) and per-brand settings."""
+
+    k_min_buyers: int = 10          # a cell from fewer distinct buyers is suppressed
+    m_min_brands: int = 5           # a benchmark from fewer brands is suppressed
+    default_tier: str = "basic"
+    default_language: Literal["zh", "en", "auto"] = "auto"   # auto: zh for brands at home in CN, else en
+    tiers: dict[str, list[str]] = field(default_factory=lambda: {
+        "basic": ["sales_trend", "order_time", "delivery_regions", "products"],
+        "pro": ["sales_trend", "order_time", "delivery_regions", "buyer_groups", "repurchase", "products",
+                "funnel", "presale", "benchmarks"],
+    })
+    brands: dict[str, BrandReportConfig] = field(default_factory=dict)
+    out_dir: str = ""               # default: <lake.root>/reports
+
+    def __post_init__(self) -> None:
+        if self.k_min_buyers < 1 or self.m_min_brands < 1:
+            raise ValueError("reports.k_min_buyers and reports.m_min_brands must be at least 1")
+        if self.default_tier not in self.tiers:
+            raise ValueError(f"reports.default_tier {self.default_tier!r} is not one of {sorted(self.tiers)}")
+        for b, bc in self.brands.items():
+            if bc.tier is not None and bc.tier not in self.tiers:
+                raise ValueError(f"reports.brands.{b}.tier {bc.tier!r} is not one of {sorted(self.tiers)}")
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -222,6 +268,8 @@ class Config:
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)
     hold_back: HoldBackConfig = field(default_factory=HoldBackConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
 
     def with_overrides(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)

@@ -1,4 +1,4 @@
-"""`brandlake pipeline`: generate (when asked or when the landing zone is empty) → ingest → silver → gold,
+"""`brandlake pipeline`: generate (when asked or when the landing zone is empty) → ingest → silver → gold → marts,
 in one run with one summary. Every stage is idempotent, so re-running the pipeline is safe."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from brandlake.tables import list_files
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "silver", "gold")
+STAGES = ("ingest", "silver", "gold", "marts")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +58,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     )
     print(
         "\nbrandlake pipeline finished\n"
-        f"  gold tables   : {lake.gold}  (order_line_settlement, sales_daily)\n"
+        f"  gold tables   : {lake.gold}  (order_line_settlement, sales_daily, parcel_tracking, mart_*)\n"
+        f"  brand reports : brandlake report --all [--period month:YYYY-MM]\n"
         f"  silver tables : {lake.silver}  (dq_results, *_quarantine)\n"
         f"  bronze tables : {lake.bronze}\n"
         f"  data docs     : {lake.data_docs}\n"

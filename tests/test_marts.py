@@ -1,0 +1,79 @@
+"""Brand marts on tiny inline data: the privacy floor with complementary suppression, sale-event periods with
+their presale phase, and repurchase rates / cohort retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from brandlake.transforms.marts.build import MART_COHORT_RETENTION, MART_REPURCHASE, to_repurchase
+from brandlake.transforms.marts.periods import to_sale_events, with_periods
+from brandlake.transforms.marts.privacy import suppress_small_cells
+from chispa import assert_df_equality
+
+
+def test_small_cells_are_suppressed_and_a_lone_one_takes_its_next_smallest_neighbour_along(spark):
+    cells = spark.createDataFrame([
+        ("g1", "a", 1, 10), ("g1", "b", 5, 50), ("g1", "c", 7, 70),      # one small cell: b goes too
+        ("g2", "a", 2, 20), ("g2", "b", 1, 10), ("g2", "c", 9, 90),      # two small cells: enough
+        ("g3", "a", 3, 30), ("g3", "b", 4, 40),                          # none small
+    ], "grp STRING, cell STRING, buyers INT, amount INT")
+    actual = suppress_small_cells(cells, group_cols=("grp",), order_cols=("cell",), buyers_col="buyers",
+                                  value_cols=("amount",), k=3)
+    expected = spark.createDataFrame([
+        ("g1", "a", None, None, True), ("g1", "b", None, None, True), ("g1", "c", 7, 70, False),
+        ("g2", "a", None, None, True), ("g2", "b", None, None, True), ("g2", "c", 9, 90, False),
+        ("g3", "a", 3, 30, False), ("g3", "b", 4, 40, False),
+    ], "grp STRING, cell STRING, buyers INT, amount INT, is_suppressed BOOLEAN")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_sale_event_days_fall_in_their_phase_and_the_whole_event_besides_week_and_month(spark):
+    def utc(day: str, hour: int) -> dt.datetime:   # local midnight / end of day in Asia/Shanghai (UTC+8)
+        return dt.datetime.fromisoformat(day) + dt.timedelta(hours=hour - 8)
+
+    promotions = spark.createDataFrame([
+        ("tmall", "presale", "Double 11", utc("2024-10-21", 0), utc("2024-11-09", 23)),
+        ("tmall", "threshold", "Double 11", utc("2024-11-10", 0), utc("2024-11-11", 23)),
+        ("tmall", "coupon", "Double 11", utc("2024-11-10", 0), utc("2024-11-11", 23)),
+    ], "platform_id STRING, promotion_type STRING, event_name STRING, starts_at TIMESTAMP, ends_at TIMESTAMP")
+    events = to_sale_events(promotions, platform_timezones={"tmall": "Asia/Shanghai"})
+    days = spark.createDataFrame([("tmall", dt.date(2024, 11, 9)), ("tmall", dt.date(2024, 11, 11)),
+                                  ("jd", dt.date(2024, 11, 11))], "platform_id STRING, order_date DATE")
+    actual = with_periods(days, sale_events=events)
+    d = dt.date
+    expected = spark.createDataFrame([
+        ("tmall", d(2024, 11, 9), "week", "week:2024-11-04", "all", d(2024, 11, 4)),
+        ("tmall", d(2024, 11, 9), "month", "month:2024-11", "all", d(2024, 11, 1)),
+        ("tmall", d(2024, 11, 9), "event", "event:2024 Double 11", "presale", d(2024, 10, 21)),
+        ("tmall", d(2024, 11, 9), "event", "event:2024 Double 11", "all", d(2024, 10, 21)),
+        ("tmall", d(2024, 11, 11), "week", "week:2024-11-11", "all", d(2024, 11, 11)),
+        ("tmall", d(2024, 11, 11), "month", "month:2024-11", "all", d(2024, 11, 1)),
+        ("tmall", d(2024, 11, 11), "event", "event:2024 Double 11", "main", d(2024, 10, 21)),
+        ("tmall", d(2024, 11, 11), "event", "event:2024 Double 11", "all", d(2024, 10, 21)),
+        ("jd", d(2024, 11, 11), "week", "week:2024-11-11", "all", d(2024, 11, 11)),   # no event on jd
+        ("jd", d(2024, 11, 11), "month", "month:2024-11", "all", d(2024, 11, 1)),
+    ], "platform_id STRING, order_date DATE, period_type STRING, period_key STRING, phase STRING, period_start DATE")
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_repurchase_rates_wait_for_their_window_and_retention_counts_active_cohort_buyers(spark):
+    d = dt.date
+    lines = spark.createDataFrame([
+        ("A", "b1", d(2024, 1, 1), True), ("A", "b1", d(2024, 1, 20), True), ("A", "b1", d(2024, 3, 1), True),
+        ("A", "b2", d(2024, 1, 5), True), ("A", "b2", d(2024, 1, 6), False),     # cancelled: not a purchase
+        ("A", "b3", d(2024, 1, 10), True), ("A", "b3", d(2024, 6, 30), True),
+        ("A", "b4", d(2024, 7, 31), True),                                      # the data's last day
+    ], "brand_id STRING, buyer_key STRING, order_date DATE, is_live BOOLEAN")
+    repurchase, retention = to_repurchase(lines, k=1)
+    expected = spark.createDataFrame([
+        ("A", "month", "month:2024-01", "all", d(2024, 1, 1), 3, 0.3333, 0.3333, 0.6667, 41.0, False),
+        ("A", "month", "month:2024-07", "all", d(2024, 7, 1), 1, None, None, None, None, False),
+    ], MART_REPURCHASE)
+    assert_df_equality(repurchase, expected, ignore_row_order=True, ignore_nullable=True)
+    expected_retention = spark.createDataFrame([
+        ("A", "month:2024-01", d(2024, 1, 1), 0, 3, 1.0, False),
+        ("A", "month:2024-01", d(2024, 1, 1), 2, 1, 0.3333, False),
+        ("A", "month:2024-01", d(2024, 1, 1), 5, 1, 0.3333, False),
+        ("A", "month:2024-07", d(2024, 7, 1), 0, 1, 1.0, False),
+    ], MART_COHORT_RETENTION)
+    assert_df_equality(retention, expected_retention, ignore_row_order=True, ignore_nullable=True)
