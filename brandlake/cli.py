@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
+    "lifecycle": ("brandlake.jobs.lifecycle", "build gold product_lifecycle (stage per product month) and product_alerts"),
 }
 
 
