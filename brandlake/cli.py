@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
     "lifecycle": ("brandlake.jobs.lifecycle", "build gold product_lifecycle (stage per product month) and product_alerts"),
+    "train-text": ("brandlake.jobs.text_models", "train the review-sentiment and cs-intent text models (MLflow)"),
+    "signals": ("brandlake.jobs.signals", "score reviews and chats: gold review_scores, review_signals, cs_signals"),
+    "train-returns": ("brandlake.jobs.train_returns", "train and validate the return-risk models (order, shipment)"),
+    "score-returns": ("brandlake.jobs.score_returns", "score open order lines into gold return_risk (champion)"),
 }
 
 

@@ -157,6 +157,7 @@ class ReturnsConfig:
     model_name: str = "return_risk"
     valid_fraction: float = 0.15           # the last 30 % of order time: 15 % validation, 15 % test
     test_fraction: float = 0.15
+    label_days: int = 45                   # lines ordered in the last 45 days have no settled label yet
     max_iter: int = 60
     max_depth: int = 4
     cost_of_return: float = 60.0           # handling + reverse logistics + write-down per returned line (CNY)
