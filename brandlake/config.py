@@ -68,8 +68,12 @@ class LakeConfig:
 
 @dataclass(frozen=True)
 class MlflowConfig:
+    """MLflow store (see models/tracking.py): an empty ``tracking_uri`` means the embedded default,
+    ``sqlite:///<lake.root>/mlflow.db`` with artefacts under ``<lake.root>/mlflow-artifacts``."""
+
     tracking_uri: str
     experiment: str
+    artifact_location: str = ""   # empty: under the lake (local store) or the tracking server's own
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,53 @@ class SettlementConfig:
     rounding: Literal["half_up", "half_even"]
     unpaid_balance_rule: Literal["forfeit_deposit", "refund_deposit"]
     balance_grace_days: int
+
+
+def _default_regions() -> dict[str, str]:
+    return {
+        "CN/Shanghai": "WH-CN-SH", "CN/Zhejiang": "WH-CN-SH", "CN/Jiangsu": "WH-CN-SH",
+        "CN/Guangdong": "WH-CN-GZ", "CN/Sichuan": "WH-CN-GZ", "CN/Beijing": "WH-CN-BJ",
+        "CN/Heilongjiang": "WH-CN-BJ", "CN": "WH-CN-SH", "US": "WH-US-NJ", "DE": "WH-DE-LE",
+        "FR": "WH-DE-LE", "GB": "WH-GB-MK", "JP": "WH-JP-CB",
+    }
+
+
+@dataclass(frozen=True)
+class LightGbmConfig:
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    n_estimators: int = 300
+    min_child_samples: int = 20
+    num_threads: int = 2
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """Sales forecast (jobs/train_forecast.py, models/forecast.py). ``regions`` maps a ship destination,
+    ``COUNTRY/Province`` or ``COUNTRY``, to the warehouse whose region serves it."""
+
+    horizon: int = 28                 # days ahead
+    season_length: int = 7            # weekly seasonality (seasonal naive, RMSSE/MASE scales)
+    cutoffs: int = 3                  # rolling-origin backtest: this many forecast origins
+    cutoff_step_days: int = 28        # days between backtest origins
+    train_origins: int = 8            # global model: training origins before each cut-off
+    train_origin_step_days: int = 14
+    min_history_days: int = 28        # a bottom series with less history is "too_short"
+    min_nonzero_days: int = 2         # ... with fewer selling days "too_sparse"
+    model_name: str = "brandlake_sales_forecast"
+    presale_features: bool = True
+    lightgbm: LightGbmConfig = field(default_factory=LightGbmConfig)
+    regions: dict[str, str] = field(default_factory=_default_regions)
+
+
+@dataclass(frozen=True)
+class PlanningConfig:
+    """Logistics plans from the forecast (transforms/planning.py)."""
+
+    service_level: float = 0.95       # pre-positioning safety stock z
+    lead_time_days: int = 7           # days to move stock into a platform warehouse
+    parcels_per_order: float = 1.0
+    peak_quantile: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -189,6 +240,8 @@ class Config:
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     returns: ReturnsConfig = field(default_factory=ReturnsConfig)
     kb: KbConfig = field(default_factory=KbConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    planning: PlanningConfig = field(default_factory=PlanningConfig)
 
     def with_overrides(self, **sections: Any) -> Config:
         return dataclasses.replace(self, **sections)

@@ -113,7 +113,7 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
         tracking.log_level_metrics(levels)
         mlflow.log_dict(calib, "calibration.json")
         example = test.drop("label").limit(5).toPandas()
-        info = mlflow.spark.log_model(model, artifact_path="model", registered_model_name=name,
+        info = mlflow.spark.log_model(model, name="model", registered_model_name=name,
                                       input_example=example)
         champion = _champion_test_metrics(name, test)
         decision = validation.validate(
