@@ -61,7 +61,7 @@ text model named by `model_version`, and lexicon topics."""
 REVIEW_SIGNALS = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
     ("product_id", _S, False), ("week", _D, False), ("reviews", _L, False), ("avg_rating", _F, True),
     ("sentiment", _F, True), ("negative_share", _F, True),
-    *[T.StructField(f"topic_{t}_share", _F, True) for t in TOPIC_LEXICON],
+    *[(f"topic_{t}_share", _F, True) for t in TOPIC_LEXICON],
     ("negative_topic_top", _S, True),
 ]])
 """Gold `review_signals`. One row per product per week (Monday of the review date): review count, mean
