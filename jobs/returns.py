@@ -112,7 +112,8 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
                           "test_lines": float(len(y))}
         tracking.log_level_metrics(levels)
         mlflow.log_dict(calib, "calibration.json")
-        example = test.drop("label").limit(5).toPandas()
+        # the model's own input columns (the scoring frame may carry more: ids, times)
+        example = test.select(*rr.CATEGORICAL, *rr.numeric_features(stage)).limit(5).toPandas()
         info = mlflow.spark.log_model(model, name="model", registered_model_name=name,
                                       input_example=example)
         champion = _champion_test_metrics(name, test)
@@ -182,11 +183,13 @@ def score(ctx: JobContext, args: argparse.Namespace) -> None:
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
-    out = out.select(*[F.col(f.name).cast(f.dataType) for f in RETURN_RISK.fields])
+    out = out.select(*[F.col(f.name).cast(f.dataType) for f in RETURN_RISK.fields]).persist()
+    scored_lines = out.count()
     path = f"{cfg.lake.gold}/return_risk"
     tables.merge_upsert(out, path, keys=("order_id", "line_id"))
-    version, _, metrics = tables.commit_metrics(spark, path)
-    ctx.summary.add_counts("return_risk", rows_written=int(metrics.get("numTargetRowsInserted", 0))
-                           + int(metrics.get("numTargetRowsUpdated", 0)) + int(metrics.get("numOutputRows", 0)))
-    ctx.summary.details["score_returns"] = {"threshold": threshold, "delta_version": version}
+    out.unpersist()
+    version, _, _ = tables.commit_metrics(spark, path)
+    ctx.summary.add_counts("return_risk", rows_written=scored_lines)
+    ctx.summary.details["score_returns"] = {"threshold": threshold, "delta_version": version,
+                                            "lines_scored": scored_lines}
     log.info("score-returns: merged into %s (version %d), threshold %.3f", path, version, threshold)
