@@ -158,7 +158,8 @@ def build_features(
            .fillna(-1.0, subset=["product_avg_rating", "product_negative_share"]))
     keep = ("order_id", "line_id", "product_id", "customer_id", "ordered_at", "predict_at", *CATEGORICAL,
             *numeric_features(stage))
-    return out.select(*keep)
+    # GBT rejects NaN: a line whose SKU or reporting-currency amount is missing gets 0 for that feature
+    return out.select(*keep).fillna(0.0, subset=list(numeric_features(stage)))
 
 
 def with_label(features: DataFrame, *, returns: DataFrame) -> DataFrame:

@@ -53,7 +53,7 @@ REVIEW_SCORES = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
     ("review_id", _S, False), ("product_id", _S, True), ("platform_id", _S, False), ("language", _S, True),
     ("review_date", _D, False), ("rating", T.IntegerType(), False), ("sentiment_label", _S, True),
     ("sentiment", _F, True), ("is_negative", T.BooleanType(), True),
-    ("topics", T.ArrayType(_S, False), False), ("model_version", _S, True),
+    ("topics", T.ArrayType(_S, True), False), ("model_version", _S, True),
 ]])
 """Gold `review_scores`. One row per review: predicted sentiment (label and score in [−1, 1]) from the
 text model named by `model_version`, and lexicon topics."""
