@@ -23,9 +23,10 @@ def main() -> None:
     ap.add_argument("--stage", default="order", choices=("order", "shipment"))
     a = ap.parse_args()
     import mlflow
-    from brandlake.config import load_config
     from brandlake.models import registry, tracking
     from brandlake.models import returns as rr
+
+    from brandlake.config import load_config
 
     cfg = load_config("local", overrides={"lake": {"root": a.lake_root}})
     tracking.configure(cfg)
