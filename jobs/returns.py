@@ -114,7 +114,7 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
         mlflow.log_dict(calib, "calibration.json")
         # the model's own input columns (the scoring frame may carry more: ids, times)
         example = test.select(*rr.CATEGORICAL, *rr.numeric_features(stage)).limit(5).toPandas()
-        info = mlflow.spark.log_model(model, name="model", registered_model_name=name,
+        info = mlflow.spark.log_model(model, artifact_path="model", registered_model_name=name,
                                       input_example=example)
         champion = _champion_test_metrics(name, test)
         decision = validation.validate(
