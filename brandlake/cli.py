@@ -35,6 +35,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
     "config": ("brandlake.jobs.config", "show the effective configuration (secrets masked) or validate it, no Spark"),
     "docs": ("brandlake.jobs.docs", "generate docs from code: `docs dictionary` writes the gold data dictionary"),
+    "lifecycle": ("brandlake.jobs.lifecycle", "build gold product_lifecycle (stage per product month) and product_alerts"),
+    "train-text": ("brandlake.jobs.text_models", "train the review-sentiment and cs-intent text models (MLflow)"),
+    "signals": ("brandlake.jobs.signals", "score reviews and chats: gold review_scores, review_signals, cs_signals"),
+    "train-returns": ("brandlake.jobs.train_returns", "train and validate the return-risk models (order, shipment)"),
+    "score-returns": ("brandlake.jobs.score_returns", "score open order lines into gold return_risk (champion)"),
+    "build-kb": ("brandlake.jobs.build_kb", "learn the customer-service knowledge base (gold cs_kb) from agent answers"),
+    "ask": ("brandlake.jobs.ask", "answer a customer question from the knowledge base, or hand off to a human"),
 }
 
 

@@ -254,6 +254,56 @@ class ReportsConfig:
 
 
 @dataclass(frozen=True)
+class LifecycleConfig:
+    """Product lifecycle stage rules and alert thresholds (transforms/lifecycle.py)."""
+
+    intro_months: int = 3
+    growth_threshold: float = 0.2          # velocity_3m up ≥ 20 % on the three months before
+    decline_threshold: float = 0.2         # velocity_3m down ≥ 20 % ...
+    decline_peak_ratio: float = 0.7        # ... and at most 70 % of the product's peak so far
+    complaint_intents: tuple[str, ...] = ("return_request", "where_is_my_order")
+    alert_history_months: int = 6
+    alert_min_volume: int = 5              # lines (or reviews) in the month before a rate can alert
+    alert_min_increase: float = 0.1        # absolute jump of the rate over its baseline
+    alert_ratio: float = 1.5               # and relative: value ≥ 1.5 × baseline
+
+
+@dataclass(frozen=True)
+class SignalsConfig:
+    """Review sentiment/topic and customer-service intent models (models/text.py)."""
+
+    model_name: str = "review_sentiment"
+    intent_model_name: str = "cs_intent"
+    num_features: int = 4096               # hashed n-gram features
+    reg_param: float = 0.01
+    test_fraction: float = 0.3             # the latest 30 % of labelled text (by time) is held out
+
+
+@dataclass(frozen=True)
+class ReturnsConfig:
+    """Return-risk models (models/returns.py): split dates by fraction of time, cost matrix."""
+
+    model_name: str = "return_risk"
+    valid_fraction: float = 0.15           # the last 30 % of order time: 15 % validation, 15 % test
+    test_fraction: float = 0.15
+    label_days: int = 45                   # lines ordered in the last 45 days have no settled label yet
+    max_iter: int = 60
+    max_depth: int = 4
+    cost_of_return: float = 60.0           # handling + reverse logistics + write-down per returned line (CNY)
+    cost_of_intervention: float = 4.0      # cost of acting on a flagged line (size check call, note)
+    intervention_effect: float = 0.25      # share of returns an intervention prevents
+    min_auc_margin: float = 0.0            # challenger must beat baseline and champion by at least this
+
+
+@dataclass(frozen=True)
+class KbConfig:
+    """Customer-service knowledge base (jobs/kb.py)."""
+
+    similarity_threshold: float = 0.6      # answers at least this similar (token Jaccard) share a cluster
+    handoff_threshold: float = 0.6         # below this intent confidence, hand off to a human
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -265,6 +315,10 @@ class Config:
     dq: DqConfig
     settlement: SettlementConfig
     run: RunConfig = field(default_factory=RunConfig)
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    signals: SignalsConfig = field(default_factory=SignalsConfig)
+    returns: ReturnsConfig = field(default_factory=ReturnsConfig)
+    kb: KbConfig = field(default_factory=KbConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)
     hold_back: HoldBackConfig = field(default_factory=HoldBackConfig)

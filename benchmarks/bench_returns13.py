@@ -1,0 +1,166 @@
+"""Issue 13 figures on a generated lake: the text models, the return-risk models next to the generator's
+own best achievable ROC-AUC, the knowledge base on a time split, and the lifecycle tables.
+
+    BRANDLAKE_PII_KEY=bench python benchmarks/bench_returns13.py --lake-root ./lake_bench [--scale 0.02]
+
+Runs `brandlake pipeline` first when the lake has no gold yet, then train-text, signals, lifecycle,
+train-returns, score-returns and build-kb through the CLI (one process), then measures. Prints JSON and
+writes benchmarks/out/returns13.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _cli(args: list[str]) -> float:
+    from brandlake.cli import main
+
+    t0 = time.time()
+    rc = main(args)
+    if rc != 0:
+        raise SystemExit(f"brandlake {' '.join(args)} exited {rc}")
+    return round(time.time() - t0, 1)
+
+
+def oracle_auc(spark, truth: str, lake, cfg) -> dict:
+    """ROC-AUC of the generator's true return probabilities on the same test lines as the model, and of
+    the part of it known at order time (without the delivery-delay term; the person's propensity stays)."""
+    from brandlake.models import registry, tracking
+    from brandlake.models import returns as rr
+    from pyspark.sql import functions as F
+
+    tracking.configure(cfg)
+    out = {}
+    t = spark.read.parquet(f"{truth}/order_lines").select(
+        "line_id", "return_probability", "delay_days", "is_returned", "category", "is_extreme_size", "discount_depth")
+    for stage in rr.STAGES:
+        name = f"{cfg.returns.model_name}_{stage}"
+        mv = registry.alias_version(name, registry.CHAMPION) or registry.alias_version(name, registry.CHALLENGER)
+        run = mlflow_run(mv.run_id)
+        test_from, until = run.data.tags["split.test_from"], run.data.tags["split.label_until"]
+        from brandlake.jobs.returns import features_for, read_inputs
+
+        from brandlake.runtime import JobContext
+        from brandlake.summary import RunSummary
+
+        ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="bench", command="bench", env=cfg.env))
+        inputs = read_inputs(ctx)
+        feats = rr.with_label(features_for(inputs, stage), returns=inputs["returns"]).where(
+            (F.col("ordered_at") >= F.lit(test_from).cast("timestamp"))
+            & (F.col("ordered_at") <= F.lit(until).cast("timestamp")))
+        import mlflow
+
+        model = mlflow.spark.load_model(f"models:/{name}/{mv.version}")
+        scored = rr.with_probability(model.transform(feats)).select("line_id", "label", "probability_return")
+        pdf = scored.join(t, "line_id").toPandas()
+        base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
+        raw = (pdf["category"].map(base) + pdf["is_extreme_size"].astype(float) * 0.06 + pdf["discount_depth"] * 0.25)
+        delay = np.minimum(pdf["delay_days"] * 0.03, 0.15)
+        propensity = pdf["return_probability"] / (raw + delay)   # exact unless the 0.85 cap bit
+        order_time = np.minimum(raw * propensity, 0.85)
+        y = pdf["label"].to_numpy()
+        out[stage] = {
+            "test_lines_joined_to_truth": int(len(pdf)),
+            "label_agrees_with_truth_is_returned": float((pdf["label"] == pdf["is_returned"].astype(float)).mean()),
+            "model_roc_auc": rr.roc_auc(y, pdf["probability_return"].to_numpy()),
+            "oracle_roc_auc_true_probability": rr.roc_auc(y, pdf["return_probability"].to_numpy()),
+            "oracle_roc_auc_without_delay": rr.roc_auc(y, order_time.to_numpy()),
+            "model_version": f"{name}/{mv.version}",
+        }
+    return out
+
+
+def mlflow_run(run_id):
+    import mlflow
+
+    return mlflow.MlflowClient().get_run(run_id)
+
+
+def kb_eval(spark, cfg) -> dict:
+    """Time split of conversations (the intent model's own held-out share): KB learned from the earlier
+    chats; on the later ones, intent accuracy, answer accuracy (the KB answer returned is the cluster of
+    the agent's actual answer) and the share answered without hand-off."""
+    from brandlake.jobs.kb import chats_with_category
+    from brandlake.jobs.text_models import LANGUAGES, time_split
+    from brandlake.models import kb, registry, tracking
+
+    tracking.configure(cfg)
+    chats = chats_with_category(spark, cfg.lake).where("answer IS NOT NULL AND intent IS NOT NULL AND question IS "
+                                                       "NOT NULL").toPandas()
+    chats = chats[chats["language"].isin(LANGUAGES)].rename(columns={"chat_id": "id", "started_at": "at"})
+    train, test = time_split(chats, cfg.signals.test_fraction)
+    clusters = kb.cluster_answers(train.rename(columns={"id": "chat_id", "at": "started_at"}).to_dict("records"),
+                                  threshold=cfg.kb.similarity_threshold)
+    entries = [dict(kb_id=c.kb_id, intent=c.intent, category=c.category, language=c.language, answer=c.answer,
+                    uses=c.uses) for c in clusters]
+    toks = {c.kb_id: kb.answer_tokens(c.answer, c.language) for c in clusters}
+    model, mv = registry.load_alias(cfg.signals.intent_model_name)
+    pred = model.predict(test[["question", "language"]].rename(columns={"question": "text"}).reset_index(drop=True))
+    rows = []
+    for (_, ch), (_, p) in zip(test.iterrows(), pred.iterrows(), strict=True):
+        answered = p["confidence"] >= cfg.kb.handoff_threshold
+        entry = kb.best_entry(entries, intent=p["label"], category=ch["category"], language=ch["language"]) \
+            if answered else None
+        actual_tokens = kb.answer_tokens(ch["answer"], ch["language"])
+        same = [c.kb_id for c in clusters if (c.intent, c.category, c.language) == (ch["intent"], ch["category"],
+                                                                                    ch["language"])
+                and kb.jaccard(actual_tokens, toks[c.kb_id]) >= cfg.kb.similarity_threshold]
+        rows.append((p["label"] == ch["intent"], entry is not None,
+                     entry is not None and entry["kb_id"] in same))
+    r = np.array(rows, dtype=float)
+    major = train["intent"].value_counts().index[0]
+    return {"test_chats": len(test), "train_chats": len(train), "kb_entries": len(clusters),
+            "intent_accuracy": float(r[:, 0].mean()), "majority_intent_accuracy": float((test["intent"] == major).mean()),
+            "answered_without_handoff": float(r[:, 1].mean()), "answer_accuracy_all": float(r[:, 2].mean()),
+            "answer_accuracy_of_answered": float(r[r[:, 1] == 1, 2].mean()) if r[:, 1].any() else float("nan"),
+            "handoff_threshold": cfg.kb.handoff_threshold, "intent_model": f"{mv.name}/{mv.version}"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake-root", required=True)
+    ap.add_argument("--scale", type=float, default=0.02)
+    ap.add_argument("--skip-jobs", action="store_true", help="only measure (jobs already ran)")
+    a = ap.parse_args()
+    from brandlake import tables
+    from brandlake.config import load_config
+    from brandlake.session import get_spark
+
+    cfg = load_config("local", overrides={"lake": {"root": a.lake_root}})
+    common = ["--lake-root", a.lake_root]
+    timings = {}
+    spark = get_spark(cfg.spark)
+    if not tables.exists(spark, f"{cfg.lake.gold}/order_line_settlement"):
+        timings["pipeline"] = _cli(["pipeline", "--scale", str(a.scale), *common])
+    if not a.skip_jobs:
+        for cmd in (["train-text"], ["signals"], ["lifecycle"], ["train-returns"], ["score-returns"], ["build-kb"]):
+            timings[cmd[0]] = _cli([*cmd, *common])
+    spark = get_spark(cfg.spark)
+    result = {"timings_s": timings, "returns": oracle_auc(spark, cfg.lake.truth, cfg.lake, cfg),
+              "kb": kb_eval(spark, cfg)}
+    g = cfg.lake.gold
+    lc = tables.read(spark, f"{g}/product_lifecycle")
+    last = lc.agg({"month": "max"}).first()[0]
+    result["lifecycle"] = {
+        "rows": lc.count(), "last_month": str(last),
+        "stages_last_month": {r["stage"]: r["count"] for r in lc.where(lc.month == last).groupBy("stage").count()
+                              .collect()},
+        "alerts": tables.read(spark, f"{g}/product_alerts").count(),
+    }
+    result["gold_rows"] = {t: tables.read(spark, f"{g}/{t}").count()
+                           for t in ("review_scores", "review_signals", "cs_signals", "return_risk", "cs_kb")}
+    text = json.dumps(result, indent=2, default=str)
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / "returns13.json").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

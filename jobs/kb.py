@@ -1,0 +1,194 @@
+"""`brandlake build-kb` and `brandlake ask`: the customer-service knowledge base (models/kb.py).
+
+build-kb: cluster the agent answers of silver `cs_chats` not seen yet into gold `cs_kb` (one row per
+canonical answer; MERGE on kb_id, so every build is a new Delta version and old ones stay readable).
+ask: recognise the question's intent with the `champion` intent model, answer from the KB (filling the
+order's facts for order-dependent intents) or hand off to a human below `kb.handoff_threshold`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import re
+
+import pandas as pd
+from brandlake.models import kb, registry, tracking
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.errors import UsageError
+from brandlake.runtime import JobContext
+
+log = logging.getLogger(__name__)
+
+CS_KB = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
+    ("kb_id", T.StringType(), False), ("intent", T.StringType(), False), ("category", T.StringType(), False),
+    ("language", T.StringType(), False), ("answer", T.StringType(), False), ("uses", T.LongType(), False),
+    ("answer_variants", T.MapType(T.StringType(), T.LongType()), False),
+    ("source_chat_ids", T.ArrayType(T.StringType()), False), ("first_seen_at", T.TimestampType(), True),
+    ("last_seen_at", T.TimestampType(), True), ("template", T.StringType(), True),
+    ("processed_through", T.TimestampType(), True),
+]])
+"""Gold `cs_kb`. One row per canonical answer (cluster of near-duplicate agent answers) per intent ×
+product category (`any` for chats without an order) × language: the most used answer text, how often
+the cluster was used, its variants with their counts, up to 10 source conversations, and the template
+that replaces it when the question names an order. `processed_through` = the latest chat time the
+build that wrote the row had read (the next build reads only later chats)."""
+
+KB_TABLE = "cs_kb"
+
+
+def chats_with_category(spark: SparkSession, lake) -> DataFrame:
+    """Silver chats with the category of their order's first product line (ANY_CATEGORY without order)."""
+    chats = tables.read(spark, f"{lake.silver}/cs_chats")
+    lines = tables.read(spark, f"{lake.gold}/order_line_settlement").select("order_id", "line_id", "sku_id")
+    products = tables.read(spark, f"{lake.silver}/products").groupBy("sku_id").agg(F.max("category").alias("category"))
+    order_cat = (lines.join(products, "sku_id").groupBy("order_id")
+                 .agg(F.min_by("category", "line_id").alias("category")))
+    return (chats.join(order_cat, "order_id", "left")
+            .select("chat_id", "order_id", "started_at", "intent", "language", "question", "answer",
+                    F.coalesce("category", F.lit(kb.ANY_CATEGORY)).alias("category")))
+
+
+def clusters_from_rows(rows: list[dict]) -> list[kb.Cluster]:
+    return [kb.Cluster(r["intent"], r["category"], r["language"], r["kb_id"], r["answer"], int(r["uses"]),
+                       dict(r["answer_variants"]), list(r["source_chat_ids"]), r["first_seen_at"], r["last_seen_at"])
+            for r in rows]
+
+
+def clusters_to_frame(spark: SparkSession, clusters: list[kb.Cluster], processed_through) -> DataFrame:
+    rows = [(c.kb_id, c.intent, c.category, c.language, c.answer, c.uses, c.text_uses, c.source_chat_ids,
+             c.first_seen_at, c.last_seen_at, kb.TEMPLATES.get(c.intent, {}).get(c.language), processed_through)
+            for c in clusters]
+    return spark.createDataFrame(rows, CS_KB)
+
+
+# ---------------------------------------------------------------------------------------------------
+# build-kb
+
+
+def build_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--until", type=dt.datetime.fromisoformat, default=None,
+                   help="only learn from chats started before this UTC time (default: all)")
+
+
+def build(ctx: JobContext, args: argparse.Namespace) -> None:
+    spark, cfg = ctx.spark, ctx.cfg
+    path = f"{cfg.lake.gold}/{KB_TABLE}"
+    existing_rows = [r.asDict() for r in tables.read(spark, path).collect()] if tables.exists(spark, path) else []
+    since = max((r["processed_through"] for r in existing_rows if r["processed_through"]), default=None)
+    chats = chats_with_category(spark, cfg.lake).where(F.col("answer").isNotNull() & F.col("intent").isNotNull())
+    if since is not None:
+        chats = chats.where(F.col("started_at") > F.lit(since))
+    if args.until is not None:
+        chats = chats.where(F.col("started_at") < F.lit(args.until))
+    new = chats.orderBy("started_at", "chat_id").toPandas()
+    if new.empty:
+        log.info("build-kb: no new conversations since %s", since)
+        ctx.summary.details["build_kb"] = {"new_chats": 0, "entries": len(existing_rows)}
+        return
+    clusters = kb.cluster_answers(new.to_dict("records"), existing=clusters_from_rows(existing_rows),
+                                  threshold=cfg.kb.similarity_threshold)
+    through = new["started_at"].max().to_pydatetime()
+    tables.merge_upsert(clusters_to_frame(spark, clusters, through), path, keys=("kb_id",))
+    version, _, _ = tables.commit_metrics(spark, path)
+    ctx.summary.add_counts(KB_TABLE, rows_written=len(clusters))
+    ctx.summary.details["build_kb"] = {"new_chats": len(new), "entries": len(clusters),
+                                       "new_entries": len(clusters) - len(existing_rows),
+                                       "processed_through": through.isoformat(), "delta_version": version}
+    log.info("build-kb: %d new chats -> %d entries (%d new), version %d", len(new), len(clusters),
+             len(clusters) - len(existing_rows), version)
+
+
+# ---------------------------------------------------------------------------------------------------
+# ask
+
+
+def ask_add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("question", help="the customer's question")
+    p.add_argument("--order", default=None, help="order id the question is about (fills order-dependent answers)")
+    p.add_argument("--language", default=None, choices=("zh", "en", "de", "ja"),
+                   help="language of the question (default: guessed from its script)")
+
+
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_GERMAN = re.compile(r"(?i)[äöüß]|\b(ich|meine?|wie|wann|welche|kann|ist|der|die|das|und)\b")
+
+
+def guess_language(text: str) -> str:
+    if _KANA.search(text):
+        return "ja"
+    if _HAN.search(text):
+        return "zh"
+    return "de" if _GERMAN.search(text) else "en"
+
+
+def order_facts(spark: SparkSession, lake, order_id: str) -> dict:
+    """Facts for the templates: latest tracking scan, balance due date, return status and refunds."""
+    facts: dict = {"order_id": order_id}
+    orders = tables.read(spark, f"{lake.silver}/orders").where(F.col("order_id") == order_id).first()
+    if orders is None:
+        raise UsageError(f"order {order_id!r} is not in silver orders")
+    facts["balance_due_at"] = orders["balance_due_at"]
+    facts["currency"] = orders["currency"]
+    scan = (tables.read(spark, f"{lake.silver}/tracking_events").where(F.col("order_id") == order_id)
+            .orderBy(F.col("event_at").desc(), F.col("event_id").desc()).first())
+    if scan is not None:
+        facts.update(tracking_no=scan["tracking_no"], carrier=scan["carrier"], scan_type=scan["scan_type"],
+                     location=scan["location"], scan_at=scan["event_at"])
+    ret = (tables.read(spark, f"{lake.silver}/returns").where(F.col("order_id") == order_id)
+           .orderBy(F.col("updated_at").desc()).first())
+    facts["return_status"] = ret["status"] if ret is not None else "none"
+    refunded = (tables.read(spark, f"{lake.silver}/refunds").where(F.col("order_id") == order_id)
+                .agg(F.sum("amount")).first()[0])
+    facts["refunded_amount"] = refunded if refunded is not None else "0.00"
+    return facts
+
+
+def order_category(spark: SparkSession, lake, order_id: str) -> str | None:
+    """Category of the order's first line (the same rule build-kb uses)."""
+    lines = tables.read(spark, f"{lake.gold}/order_line_settlement").where(F.col("order_id") == order_id)
+    products = tables.read(spark, f"{lake.silver}/products").groupBy("sku_id").agg(F.max("category").alias("category"))
+    row = lines.join(products, "sku_id").orderBy("line_id").select("category").first()
+    return row["category"] if row else None
+
+
+def answer_question(question: str, *, language: str, intent_model, entries: list[dict], handoff_threshold: float,
+                    category: str | None = None, facts: dict | None = None) -> dict:
+    """intent, confidence, answer (None on hand-off), kb_id, is_handoff, source (kb/template/handoff)."""
+    pred = intent_model.predict(pd.DataFrame({"text": [question], "language": [language]})).iloc[0]
+    intent, confidence = str(pred["label"]), float(pred["confidence"])
+    out = {"intent": intent, "confidence": round(confidence, 4), "language": language, "answer": None,
+           "kb_id": None, "is_handoff": True, "source": "handoff"}
+    if confidence < handoff_threshold:
+        return out
+    entry = kb.best_entry(entries, intent=intent, category=category, language=language)
+    filled = kb.fill_template(intent, language, facts) if facts and intent in kb.ORDER_INTENTS else None
+    if filled is not None:
+        out.update(answer=filled, kb_id=entry["kb_id"] if entry else None, is_handoff=False, source="template")
+    elif entry is not None:
+        out.update(answer=entry["answer"], kb_id=entry["kb_id"], is_handoff=False, source="kb")
+    return out
+
+
+def ask(ctx: JobContext, args: argparse.Namespace) -> None:
+    spark, cfg = ctx.spark, ctx.cfg
+    tracking.configure(cfg)
+    model, mv = registry.load_alias(cfg.signals.intent_model_name)
+    entries = [r.asDict() for r in tables.read(spark, f"{cfg.lake.gold}/{KB_TABLE}").collect()]
+    language = args.language or guess_language(args.question)
+    facts, category = None, None
+    if args.order:
+        facts = order_facts(spark, cfg.lake, args.order)
+        category = order_category(spark, cfg.lake, args.order)
+    out = answer_question(args.question, language=language, intent_model=model, entries=entries,
+                          handoff_threshold=cfg.kb.handoff_threshold, category=category, facts=facts)
+    out["model_version"] = f"{mv.name}/{mv.version}"
+    ctx.summary.details["ask"] = out
+    print(json.dumps(out, ensure_ascii=False, default=str))

@@ -1,0 +1,195 @@
+"""`brandlake train-returns` and `brandlake score-returns`: the return-risk models.
+
+train-returns: for each prediction time (``order``, ``shipment``) build features as of that time
+(models/returns.py), split by order time into train / validation / test, fit a Spark ML GBT, measure it
+next to the product-history baseline, log everything to one MLflow run per model, register it and
+promote it to ``champion`` when it beats the baseline and the current champion on the same test lines.
+
+score-returns: score open order lines (orders created, paid or shipped, no return request yet) with
+the champions — the shipment model once the parcel was picked up, the order model before — and MERGE
+gold `return_risk` on (order_id, line_id).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+
+import mlflow
+from brandlake.models import registry, tracking, validation
+from brandlake.models import returns as rr
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from brandlake import tables
+from brandlake.runtime import JobContext
+
+log = logging.getLogger(__name__)
+
+RULES = (validation.Rule("test.auc_loss"), validation.Rule("test.brier"))
+OPEN_STATUSES = ("created", "paid", "shipped")
+
+RETURN_RISK = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
+    ("order_id", T.StringType(), False), ("line_id", T.StringType(), False), ("product_id", T.StringType(), True),
+    ("customer_id", T.StringType(), True), ("stage", T.StringType(), False), ("predict_at", T.TimestampType(), True),
+    ("probability_return", T.DoubleType(), False), ("threshold", T.DoubleType(), False),
+    ("is_flagged", T.BooleanType(), False), ("model_version", T.StringType(), False),
+    ("scored_at", T.TimestampType(), False),
+]])
+"""Gold `return_risk`. One row per open order line: the probability it will be returned by the champion
+model of its stage (`order` before pickup, `shipment` after), the cost-matrix threshold and whether the
+line is flagged for action (probability ≥ threshold)."""
+
+
+def model_name(ctx: JobContext, stage: str) -> str:
+    return f"{ctx.cfg.returns.model_name}_{stage}"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stage", choices=(*rr.STAGES, "both"), default="both",
+                   help="prediction time: at order, at shipment, or both models (default)")
+
+
+def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
+    spark, lake = ctx.spark, ctx.cfg.lake
+    silver = {n: tables.read(spark, f"{lake.silver}/{n}")
+              for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
+    return {
+        "lines": tables.read(spark, f"{lake.gold}/order_line_settlement"),
+        "orders": silver["orders"], "products": silver["products"], "shops": silver["shops"],
+        "returns": silver["returns"], "reviews": silver["reviews"],
+        "pickups": silver["tracking_events"].where(F.col("scan_type") == "pickup")
+        .select("order_id", F.col("event_at").alias("shipped_at")),
+    }
+
+
+def features_for(inputs: dict[str, DataFrame], stage: str) -> DataFrame:
+    return rr.build_features(inputs["lines"], orders=inputs["orders"], products=inputs["products"],
+                             shops=inputs["shops"], returns=inputs["returns"], reviews=inputs["reviews"],
+                             pickups=inputs["pickups"], stage=stage)
+
+
+def _collect(scored: DataFrame) -> tuple[list[float], list[float], list[float]]:
+    rows = rr.with_probability(scored).select("label", "probability_return", "product_return_rate").collect()
+    return [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+
+
+def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
+                training_tables: list[tracking.TrainingTable]) -> dict:
+    c = ctx.cfg.returns
+    data = rr.with_label(features_for(inputs, stage), returns=inputs["returns"]).persist()
+    lo, hi = data.agg(F.min("ordered_at"), F.max("ordered_at")).first()
+    if lo is None:
+        raise ValueError("train-returns: no order lines to learn from; run the pipeline first")
+    d = rr.split_dates(lo, hi, valid_fraction=c.valid_fraction, test_fraction=c.test_fraction, label_days=c.label_days)
+    at = F.col("ordered_at")
+    train = data.where(at < d.valid_from)
+    valid = data.where((at >= d.valid_from) & (at < d.test_from))
+    test = data.where((at >= d.test_from) & (at <= d.label_until))
+    name = model_name(ctx, stage)
+    with tracking.training_run(ctx.cfg, run_name=f"train-returns-{stage}", params=c, training_tables=training_tables,
+                               tags={"stage": stage, "split.valid_from": str(d.valid_from),
+                                     "split.test_from": str(d.test_from), "split.label_until": str(d.label_until)}):
+        model = rr.gbt_pipeline(stage, max_iter=c.max_iter, max_depth=c.max_depth).fit(train)
+        levels, calib = {}, {}
+        for split, df in (("valid", valid), ("test", test)):
+            y, p, base = _collect(model.transform(df))
+            levels[split] = rr.classification_metrics(y, p)
+            levels[f"baseline_{split}"] = rr.classification_metrics(y, base)
+            calib[split] = rr.calibration_table(y, p)
+        levels["test"]["auc_loss"] = 1 - levels["test"]["roc_auc"]
+        levels["baseline_test"]["auc_loss"] = 1 - levels["baseline_test"]["roc_auc"]
+        threshold = rr.cost_threshold(cost_of_return=c.cost_of_return, cost_of_intervention=c.cost_of_intervention,
+                                      intervention_effect=c.intervention_effect)
+        y, p, base = _collect(model.transform(test))
+        costs = dict(cost_of_return=c.cost_of_return, cost_of_intervention=c.cost_of_intervention,
+                     intervention_effect=c.intervention_effect)
+        levels["decision_test"] = rr.expected_saving(y, p, threshold=threshold, **costs)
+        levels["decision_baseline_test"] = rr.expected_saving(y, base, threshold=threshold, **costs)
+        levels["data"] = {"train_lines": float(train.count()), "valid_lines": float(valid.count()),
+                          "test_lines": float(len(y))}
+        tracking.log_level_metrics(levels)
+        mlflow.log_dict(calib, "calibration.json")
+        # the model's own input columns (the scoring frame may carry more: ids, times)
+        example = test.select(*rr.CATEGORICAL, *rr.numeric_features(stage)).limit(5).toPandas()
+        info = mlflow.spark.log_model(model, artifact_path="model", registered_model_name=name,
+                                      input_example=example)
+        champion = _champion_test_metrics(name, test)
+        decision = validation.validate(
+            {"test.auc_loss": levels["test"]["auc_loss"], "test.brier": levels["test"]["brier"]},
+            baseline={"test.auc_loss": levels["baseline_test"]["auc_loss"],
+                      "test.brier": levels["baseline_test"]["brier"]},
+            champion=champion, rules=RULES)
+        promotion = registry.promote(info, name, decision)
+    data.unpersist()
+    log.info("train-returns %s: test ROC-AUC %.4f (baseline %.4f), Brier %.4f; %s", stage, levels["test"]["roc_auc"],
+             levels["baseline_test"]["roc_auc"], levels["test"]["brier"], decision.summary())
+    return {"levels": levels, "calibration_test": calib["test"], "version": promotion.version,
+            "aliases": list(promotion.aliases), "split": {k: str(v) for k, v in vars(d).items()}}
+
+
+def _champion_test_metrics(name: str, test: DataFrame) -> dict | None:
+    """The current champion re-scored on these test lines (None when there is none yet)."""
+    mv = registry.alias_version(name, registry.CHAMPION)
+    if mv is None:
+        return None
+    champ = mlflow.spark.load_model(registry.model_uri(name, registry.CHAMPION))
+    y, p, _ = _collect(champ.transform(test))
+    m = rr.classification_metrics(y, p)
+    return {"test.auc_loss": 1 - m["roc_auc"], "test.brier": m["brier"]}
+
+
+def train(ctx: JobContext, args: argparse.Namespace) -> None:
+    inputs = read_inputs(ctx)
+    spark, lake = ctx.spark, ctx.cfg.lake
+    used = [tracking.TrainingTable(n, p, tables.latest_version(spark, p)) for n, p in [
+        ("order_line_settlement", f"{lake.gold}/order_line_settlement"),
+        *[(n, f"{lake.silver}/{n}") for n in ("orders", "products", "shops", "returns", "reviews",
+                                             "tracking_events")]]]
+    stages = rr.STAGES if args.stage == "both" else (args.stage,)
+    ctx.summary.details["train_returns"] = {s: train_stage(ctx, inputs, s, used) for s in stages}
+
+
+def score(ctx: JobContext, args: argparse.Namespace) -> None:
+    spark, cfg, c = ctx.spark, ctx.cfg, ctx.cfg.returns
+    tracking.configure(cfg)
+    inputs = read_inputs(ctx)
+    open_orders = inputs["orders"].where(F.col("order_status").isin(*OPEN_STATUSES)).select("order_id")
+    returned = inputs["returns"].select("line_id").distinct()
+    threshold = rr.cost_threshold(cost_of_return=c.cost_of_return, cost_of_intervention=c.cost_of_intervention,
+                                  intervention_effect=c.intervention_effect)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stages = rr.STAGES if args.stage == "both" else (args.stage,)
+    parts = []
+    for stage in stages:
+        name = model_name(ctx, stage)
+        mv = registry.alias_version(name, registry.CHAMPION)
+        if mv is None:
+            raise registry.NoChampionError(f"no champion for {name!r}; run `brandlake train-returns` first")
+        model = mlflow.spark.load_model(registry.model_uri(name, registry.CHAMPION))
+        feats = (features_for(inputs, stage).join(open_orders, "order_id", "left_semi")
+                 .join(returned, "line_id", "left_anti"))
+        if stage == "order" and "shipment" in stages:
+            feats = feats.where(F.col("predict_at").isNotNull()).join(
+                inputs["pickups"].select("order_id").distinct(), "order_id", "left_anti")
+        scored = rr.with_probability(model.transform(feats)).select(
+            "order_id", "line_id", "product_id", "customer_id", F.lit(stage).alias("stage"), "predict_at",
+            "probability_return", F.lit(threshold).alias("threshold"),
+            (F.col("probability_return") >= threshold).alias("is_flagged"),
+            F.lit(f"{name}/{mv.version}").alias("model_version"), F.lit(now).cast("timestamp").alias("scored_at"))
+        parts.append(scored)
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.unionByName(p)
+    out = out.select(*[F.col(f.name).cast(f.dataType) for f in RETURN_RISK.fields]).persist()
+    scored_lines = out.count()
+    path = f"{cfg.lake.gold}/return_risk"
+    tables.merge_upsert(out, path, keys=("order_id", "line_id"))
+    out.unpersist()
+    version, _, _ = tables.commit_metrics(spark, path)
+    ctx.summary.add_counts("return_risk", rows_written=scored_lines)
+    ctx.summary.details["score_returns"] = {"threshold": threshold, "delta_version": version,
+                                            "lines_scored": scored_lines}
+    log.info("score-returns: merged into %s (version %d), threshold %.3f", path, version, threshold)
