@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "silver": ("brandlake.jobs.silver", "conform bronze into typed silver tables behind data-quality gates"),
     "gold": ("brandlake.jobs.gold", "build gold tables: order_line_settlement, sales_daily"),
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
+    "identity": ("brandlake.jobs.identity", "match customer accounts across platforms into persons (person_id)"),
+    "customers": ("brandlake.jobs.customers", "build brand-scoped customer_profile, vip_service_priority, campaign_audiences"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
 }
 
