@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("brandlake.jobs.import_source", "land a foreign export (CSV/JSON/Parquet) through a source mapping"),
     "identity": ("brandlake.jobs.identity", "match customer accounts across platforms into persons (person_id)"),
     "customers": ("brandlake.jobs.customers", "build brand-scoped customer_profile, vip_service_priority, campaign_audiences"),
+    "seller-credit": ("brandlake.jobs.seller_credit", "score cross-border sellers per quarter (seller_credit, 0-1000)"),
     "pipeline": ("brandlake.jobs.pipeline", "run every stage end to end on the selected environment"),
 }
 

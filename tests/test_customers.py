@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from brandlake.transforms import customers as cu
-from chispa import assert_df_equality
+from chispa import assert_approx_df_equality, assert_df_equality
 
 AS_OF = dt.date(2024, 3, 10)
 SETTLEMENT = ("order_id string, line_id string, platform_id string, brand_id string, customer_id string, "
@@ -53,7 +53,7 @@ def test_profile_scores_rfm_within_each_brand_from_that_brands_paid_lines_only(s
         ("b2", "pA", d(2024, 2, 20), d(2024, 2, 20), 19, 1, 1, m("80.00"), m("80.00"), m("0.00"), 0.0, 0, 0.0,
          ["electronics"], ["tmall"], 1, 1, 1, "hibernating", "none", "CNY", AS_OF),
     ], cu.CUSTOMER_PROFILE)
-    assert_df_equality(profile, expected, ignore_row_order=True, ignore_nullable=True, approx_precision=1e-9)
+    assert_approx_df_equality(profile, expected, 1e-9, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_vip_priority_and_audiences_list_only_the_brands_own_accounts_and_suppress_small_groups(spark):

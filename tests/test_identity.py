@@ -13,7 +13,7 @@ from brandlake.jobs import identity
 from brandlake.models.identity_em import estimate_m, estimate_u
 from brandlake.transforms import identity as idt
 from brandlake.transforms.silver.customers import CUSTOMERS_SCHEMA
-from chispa import assert_df_equality
+from chispa import assert_approx_df_equality, assert_df_equality
 
 from brandlake import tables
 from brandlake.runtime import job_context
@@ -134,7 +134,7 @@ def test_match_weight_is_prior_log_odds_plus_level_weights_of_comparable_fields(
         row(prior + differ, ["phone=differ", "birth_year=within_1"]),
         row(prior, []),
     ], "match_weight double, match_probability double, evidence array<string>")
-    assert_df_equality(scored, expected, ignore_nullable=True, approx_precision=1e-9)
+    assert_approx_df_equality(scored, expected, 1e-9, ignore_nullable=True)
 
 
 def test_em_recovers_the_match_share_and_m_probabilities_of_a_known_mixture():
