@@ -37,7 +37,7 @@ def test_moving_one_component_costs_only_its_points_and_names_it_as_the_reason(s
         ("tenure", Q2, 950, ["tenure"]),
         ("trend", Q1, 1000, []),
         ("trend", Q2, 930, ["dispute_rate", "dispute_trend"]),     # 1 % disputes, up from 0 %
-        ("all_bad", Q2, 0, ["dispute_rate", "customs_regularity", "fx_collection"]),
+        ("all_bad", Q2, 113, ["dispute_rate", "customs_regularity", "fx_collection"]),  # 1000 - 887.5
     ], "shop_id string, quarter_start date, score int, reason_codes array<string>")
     assert_df_equality(scored, expected, ignore_row_order=True, ignore_nullable=True)
 

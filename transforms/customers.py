@@ -36,8 +36,8 @@ CUSTOMER_PROFILE = T.StructType([T.StructField(n, t, nullable) for n, t, nullabl
     ("last_purchase_date", _D, False), ("recency_days", _I, False), ("frequency", _I, False),
     ("lines", _I, False), ("monetary_rpt", MONEY, False), ("gross_rpt", MONEY, False),
     ("discount_rpt", MONEY, False), ("discount_share", _DB, True), ("returned_lines", _I, False),
-    ("return_rate", _DB, False), ("favourite_categories", T.ArrayType(_S, False), False),
-    ("platforms", T.ArrayType(_S, False), False), ("r_score", _I, False), ("f_score", _I, False),
+    ("return_rate", _DB, False), ("favourite_categories", T.ArrayType(_S), False),
+    ("platforms", T.ArrayType(_S), False), ("r_score", _I, False), ("f_score", _I, False),
     ("m_score", _I, False), ("rfm_segment", _S, False), ("vip_tier", _S, False),
     ("reporting_currency", _S, False), ("as_of_date", _D, False),
 ]])
@@ -49,7 +49,7 @@ value; ``platforms`` = where the person bought from this brand."""
 VIP_SERVICE_PRIORITY = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
     ("brand_id", _S, False), ("person_id", _S, False), ("priority_rank", _I, False), ("vip_tier", _S, False),
     ("service_level", _S, False), ("monetary_rpt", MONEY, False), ("last_purchase_date", _D, False),
-    ("platform_accounts", T.ArrayType(_S, False), False),
+    ("platform_accounts", T.ArrayType(_S), False),
 ]])
 """One row per brand × VIP person (tier ≠ none): ``priority_rank`` 1 is served first (tier, then settled
 value, then the latest purchase); ``platform_accounts`` are the person's ``platform:customer_id`` that
@@ -57,7 +57,7 @@ bought from the brand, so an agent can recognise them on any of its shops."""
 
 CAMPAIGN_AUDIENCES = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
     ("brand_id", _S, False), ("audience", _S, False), ("person_id", _S, False),
-    ("platform_accounts", T.ArrayType(_S, False), False), ("audience_size", _I, False),
+    ("platform_accounts", T.ArrayType(_S), False), ("audience_size", _I, False),
 ]])
 """One row per brand × audience × person. Audiences: ``segment:<rfm_segment>``, ``vip:<tier>``,
 ``category:<favourite category>``; an audience with fewer than the minimum size of people is

@@ -38,7 +38,7 @@ IDENTITY_LINKS = T.StructType([T.StructField(n, t, nullable) for n, t, nullable 
     ("left_platform_id", _S, False), ("left_customer_id", _S, False),
     ("right_platform_id", _S, False), ("right_customer_id", _S, False),
     ("rule", _S, False), ("match_weight", _D, False), ("match_probability", _D, False),
-    ("evidence", T.ArrayType(_S, False), False), ("linked_at", _TS, False), ("run_id", _S, False),
+    ("evidence", T.ArrayType(_S), False), ("linked_at", _TS, False), ("run_id", _S, False),
 ]])
 """One row per linked pair of accounts (left < right by ``platform_id:customer_id``): the rule that
 linked them, the Fellegi–Sunter match weight (log2 odds) and probability, and the evidence

@@ -38,7 +38,7 @@ SELLER_CREDIT = T.StructType([T.StructField(n, t, nullable) for n, t, nullable i
     ("orders", _I, False), ("disputes", _I, False), ("dispute_rate", _DB, True), ("tenure_quarters", _I, False),
     *[(f"{c}_shortfall", _DB, False) for c in COMPONENTS],
     *[(f"{c}_points_lost", _DB, False) for c in COMPONENTS],
-    ("score", _I, False), ("reason_codes", T.ArrayType(_S, False), False),
+    ("score", _I, False), ("reason_codes", T.ArrayType(_S), False),
 ]])
 """One row per cross-border shop × calendar quarter with any record or order: the component inputs,
 each component's shortfall (0 best … 1 worst) and points lost, the score (0–1000) and up to three
