@@ -5,7 +5,7 @@ customers,platforms`, `silver --tables platforms,customers`). Works in its own f
 (`_bench_identity`): a full run on the accounts registered before the split date, then an incremental run
 with all accounts, then precision/recall of the final persons over all pairs of accounts.
 
-    .venv/bin/python -m benchmarks.bench_identity --lake-root ./lake_sf01 [--env local]
+    .venv/bin/python -m benchmarks.bench_identity --lake-root ./lake_sf01 [--env local] [--driver-memory 3g]
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ def main() -> None:
     p.add_argument("--env", default="local")
     p.add_argument("--split", type=dt.datetime.fromisoformat, default=dt.datetime(2025, 1, 1),
                    help="accounts registered before this are matched in the first (full) run")
+    p.add_argument("--driver-memory", default="3g")
     args = p.parse_args()
     source = load_config(args.env, overrides={"lake": {"root": args.lake_root}})
     bench_root = os.path.join(args.lake_root, "_bench_identity")
     shutil.rmtree(bench_root, ignore_errors=True)
-    cfg = load_config(args.env, overrides={"lake": {"root": bench_root}})
+    cfg = load_config(args.env, overrides={"lake": {"root": bench_root},
+                                           "spark": {"driver_memory": args.driver_memory}})
     out: dict = {"lake": args.lake_root, "split": args.split.isoformat()}
     with job_context(cfg, "bench_identity") as ctx:
         spark = ctx.spark
