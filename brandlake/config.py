@@ -131,7 +131,7 @@ class IdentityConfig:
     max_label_iterations: int            # connected components: min-label propagation steps at most
     # each rule: columns that must all be equal (and not null) for two accounts to be compared
     blocking_rules: list[list[str]] = field(default_factory=lambda: [
-        ["phone_hash"], ["address_hash"], ["country", "city", "birth_year", "gender"]])
+        ["phone_hash"], ["address_hash"]])
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ COMPARISONS: tuple[Comparison, ...] = (
 GAMMA_COLUMNS = tuple(f"gamma_{c.name}" for c in COMPARISONS)
 
 DEFAULT_BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
-    ("phone_hash",), ("address_hash",), ("country", "city", "birth_year", "gender"),
+    ("phone_hash",), ("address_hash",),
 )
 
 
