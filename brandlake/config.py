@@ -304,6 +304,21 @@ class KbConfig:
 
 
 @dataclass(frozen=True)
+class IdentityConfig:
+    match_threshold: float               # probabilistic link when the FS match probability reaches this
+    u_sample_size: int                   # accounts per side of the random pairs that estimate u
+    max_label_iterations: int            # connected components: min-label propagation steps at most
+    # each rule: columns that must all be equal (and not null) for two accounts to be compared
+    blocking_rules: list[list[str]] = field(default_factory=lambda: [
+        ["phone_hash"], ["address_hash"]])
+
+
+@dataclass(frozen=True)
+class CustomersConfig:
+    min_audience_size: int               # campaign audiences with fewer people are not published
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -314,6 +329,8 @@ class Config:
     silver: SilverConfig
     dq: DqConfig
     settlement: SettlementConfig
+    identity: IdentityConfig
+    customers: CustomersConfig
     run: RunConfig = field(default_factory=RunConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)

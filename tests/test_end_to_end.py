@@ -203,3 +203,31 @@ def test_settled_amounts_match_the_generators_truth_for_every_unspoiled_order(sp
     assert len(checked) > 100
     assert {oid: settled[oid] for oid in checked} == {oid: expected(truth[oid]) for oid in checked}
     assert e2e["gold_summary"]["details"]["gold"]["reconciliation_mismatches"] == 0
+
+
+def test_identity_persons_equal_the_generators_people_and_profiles_hold_every_paid_line(spark, e2e):
+    from brandlake.jobs import customers, identity
+
+    cfg = e2e["cfg"]
+    summary = _run(spark, cfg, identity, "identity")
+    assert summary["details"]["identity"]["mode"] == "full"
+    found: dict[str, set] = collections.defaultdict(set)
+    for r in tables.read(spark, f"{cfg.lake.gold}/identity_accounts").collect():
+        found[r["person_id"]].add((r["platform_id"], r["customer_id"]))
+    truth: dict[int, set] = collections.defaultdict(set)
+    accounts = {k for group in found.values() for k in group}
+    for r in pq.read_table(f"{e2e['truth']}/person_map").to_pylist():
+        if (r["platform_id"], r["customer_id"]) in accounts:
+            truth[r["person_id"]].add((r["platform_id"], r["customer_id"]))
+    assert sorted(map(sorted, found.values())) == sorted(map(sorted, truth.values()))
+    assert any(len(g) > 1 for g in truth.values())
+
+    _run(spark, cfg, customers, "customers")
+    paid = collections.defaultdict(Decimal)
+    for r in tables.read(spark, f"{cfg.lake.gold}/order_line_settlement").collect():
+        if r["settlement_status"] in ("settled", "partially_refunded", "refunded") and r["brand_id"]:
+            paid[r["brand_id"]] += r["settled_amount_rpt"] or Decimal(0)
+    profiled = collections.defaultdict(Decimal)
+    for r in tables.read(spark, f"{cfg.lake.gold}/customer_profile").collect():
+        profiled[r["brand_id"]] += r["monetary_rpt"]
+    assert profiled == paid

@@ -80,16 +80,29 @@ ADDRESS_ABBREVIATIONS: tuple[tuple[str, str], ...] = (
     (r"\bste\b\.?", "suite"),
     (r"\bsq\b\.?", "square"),
     (r"\bdist\b\.?", "district"),
+    # German and French spellings (after ß → ss): "Hauptstr." = "Hauptstraße", "Whg." = "Wohnung"
+    (r"(?<=\p{L})str\b\.?", "strasse"),
+    (r"\bwhg\b\.?", "wohnung"),
+    (r"\bappt\b\.?", "appartement"),
 )
+
+# Chinese/Japanese administrative suffixes that exports drop ("浙江省杭州市" is also written "浙江杭州"),
+# so they are dropped before hashing; the place names themselves stay.
+CJK_DROPPED_SUFFIXES = "省市"
+# A letter of a script written without spaces: spaces next to one are layout ("西湖区 文三路"), not content.
+_CJK = r"[\p{IsHan}\p{IsHiragana}\p{IsKatakana}]"
 
 
 def normalize_address(col: Column) -> Column:
-    """Address text → lower-case, half-width, abbreviations expanded, punctuation and runs of
-    whitespace collapsed to one space, trimmed; null when nothing is left."""
-    s = F.lower(to_half_width(col))
+    """Address text → lower-case, half-width, ``ß`` as ``ss``, abbreviations expanded, ``省``/``市``
+    dropped, punctuation and runs of whitespace collapsed to one space (none next to a CJK character),
+    trimmed; null when nothing is left."""
+    s = F.replace(F.lower(to_half_width(col)), F.lit("ß"), F.lit("ss"))
     for pattern, replacement in ADDRESS_ABBREVIATIONS:
         s = F.regexp_replace(s, pattern, replacement)
+    s = F.translate(s, CJK_DROPPED_SUFFIXES, "")
     s = F.trim(F.regexp_replace(s, r"[^\p{L}\p{N}]+", " "))
+    s = F.regexp_replace(s, rf"(?<={_CJK}) | (?={_CJK})", "")
     return F.when(s != "", s)
 
 
