@@ -61,10 +61,15 @@ def clusters_from_rows(rows: list[dict]) -> list[kb.Cluster]:
             for r in rows]
 
 
+def _py_time(t):
+    """pandas Timestamps (from toPandas) as datetime, which createDataFrame accepts for TIMESTAMP."""
+    return t.to_pydatetime() if hasattr(t, "to_pydatetime") else t
+
+
 def clusters_to_frame(spark: SparkSession, clusters: list[kb.Cluster], processed_through) -> DataFrame:
     rows = [(c.kb_id, c.intent, c.category, c.language, c.answer, c.uses, c.text_uses, c.source_chat_ids,
-             c.first_seen_at, c.last_seen_at, kb.TEMPLATES.get(c.intent, {}).get(c.language), processed_through)
-            for c in clusters]
+             _py_time(c.first_seen_at), _py_time(c.last_seen_at), kb.TEMPLATES.get(c.intent, {}).get(c.language),
+             _py_time(processed_through)) for c in clusters]
     return spark.createDataFrame(rows, CS_KB)
 
 
