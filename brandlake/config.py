@@ -203,7 +203,9 @@ class HoldBackConfig:
 
     max_files_quarantined: int = 0
     max_quarantined_share: float = 0.5
-    max_mismatches: int = 0
+    # None: mismatches are reported (kept-back line, gold settlement_mismatches) but never fail a run; the
+    # generated demo data plants defects that always leave a few, so a number belongs in a deployment's overlay.
+    max_mismatches: int | None = None
     tables: dict[str, HoldBackLimits] = field(default_factory=dict)
 
 

@@ -65,7 +65,7 @@ def kept_back_line(summary: Any, *, top: int = 3) -> str:
     return "kept back: " + ("; ".join(parts) if parts else "nothing")
 
 
-def _limits(cfg: HoldBackConfig, table: str) -> tuple[float, int]:
+def _limits(cfg: HoldBackConfig, table: str) -> tuple[float, int | None]:
     own = cfg.tables.get(table, HoldBackLimits())
     share = cfg.max_quarantined_share if own.max_quarantined_share is None else own.max_quarantined_share
     most = cfg.max_mismatches if own.max_mismatches is None else own.max_mismatches
@@ -86,7 +86,7 @@ def breaches(summary: Any, cfg: HoldBackConfig) -> list[str]:
             out.append(f"{table}: {held} of {read} row(s) kept back ({held / read:.0%}, limit {share:.0%})")
     n = mismatches(summary)
     _, most = _limits(cfg, "gold.settlement_mismatches")
-    if n > most:
+    if most is not None and n > most:
         out.append(f"gold: {n} reconciliation mismatch(es) (limit {most}); see gold settlement_mismatches")
     return out
 

@@ -82,11 +82,6 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     return {r["source"]: r["version"] for r in tables.read(spark, path).collect()}
 
 
-def _in_list(column: str, values: list[str]) -> str:
-    quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
-    return f"{column} IN ({quoted})"
-
-
 def _changed(spark: SparkSession, name: str, path: str, before: int, now: DataFrame) -> DataFrame:
     old = tables.read(spark, path, version=before)
     return changed_keys(old, now, keys=KEYS[name], columns=now.columns)
@@ -257,7 +252,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             tables.overwrite(df, path)
         elif touched:
             if "period_key" in df.columns:
-                tables.replace_where(df.where(F.col("period_key").isin(*touched)), path, _in_list("period_key", touched))
+                tables.replace_where(df.where(F.col("period_key").isin(*touched)), path,
+                                     F.col("period_key").isin(*sorted(touched)))
         written[name] = "all" if whole else len(touched or [])
     periodic.unpersist()
     lines.unpersist()

@@ -69,9 +69,12 @@ def test_import_file_mostly_quarantined_crosses_the_default_limit_and_exits_3():
 def test_quarantined_files_and_mismatches_cross_their_limits():
     s = summary_with({"bronze.fx_rates": {"rows_read": 4, "files_quarantined": 1}}, mismatches=3)
     assert breaches(s, HoldBackConfig(max_files_quarantined=1, max_mismatches=5)) == []
+    # by default mismatches are reported but never fail a run; a configured number does
     assert breaches(s, HoldBackConfig()) == [
         "1 landing file(s) quarantined (limit hold_back.max_files_quarantined=0); see _landing_quarantine and "
         "`brandlake replay-landing`",
+    ]
+    assert breaches(s, HoldBackConfig(max_files_quarantined=1, max_mismatches=0)) == [
         "gold: 3 reconciliation mismatch(es) (limit 0); see gold settlement_mismatches",
     ]
 

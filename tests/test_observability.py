@@ -26,6 +26,10 @@ def test_a_step_names_its_spark_jobs_and_reports_progress_while_they_run(spark, 
     ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="r1", command="silver", env="test"))
     ctx.summary.add_counts("silver.orders", rows_read=3)
     sc = spark.sparkContext
+    # a job run by an earlier test on a bare JobContext (no job_context to close its marks) can leave this
+    # thread's job group set; a step keeps an existing group (a streaming query owns it), so start clean
+    sc.setLocalProperty("spark.jobGroup.id", None)
+    sc.setLocalProperty("spark.job.description", None)
     caplog.set_level(logging.INFO, logger="brandlake.runtime")
     with ctx.step("silver.orders", "merge", progress_seconds=0.3):
         described = (sc.getLocalProperty("spark.jobGroup.id"), sc.getLocalProperty("spark.job.description"))

@@ -150,18 +150,21 @@ def test_report_renders_offline_in_headless_chromium_with_every_chart_drawn(lake
                 page.on("request", lambda r, requests=requests: requests.append(r.url))
                 url = (out / brand / "month_2024-02" / "report.html").as_uri()
                 page.goto(url, wait_until="load")
-                # drawn: Plotly finished the layout and put at least one trace into the chart's SVG
-                drawn = ("d => !!d._fullLayout && "
-                         "d.querySelectorAll('svg.main-svg g.trace, svg.main-svg g.hm, svg.main-svg image').length > 0")
+                # drawn: Plotly finished the layout and rendered the chart's SVG (a section whose cells are all
+                # suppressed is drawn as empty axes); traced: the SVG holds at least one data trace
+                drawn = "d => !!d._fullLayout && d.querySelector('svg.main-svg') !== null"
+                traced = "d => d.querySelectorAll('svg.main-svg g.trace, svg.main-svg g.hm, svg.main-svg image').length > 0"
                 page.wait_for_function(f"[...document.querySelectorAll('.plotly-graph-div')].every({drawn})",
                                        timeout=60000)
                 charts = page.eval_on_selector_all(".plotly-graph-div", f"ds => ds.map(d => [d.id, ({drawn})(d)])")
+                with_traces = page.eval_on_selector_all(".plotly-graph-div", f"ds => ds.filter({traced}).length")
                 page.screenshot(path=str(ARTIFACTS / f"report_{brand}.png"), full_page=True)
                 title = page.title()
                 page.close()
                 assert errors == []
                 assert requests == [url], f"unexpected requests: {requests}"
                 assert charts and all(drawn for _, drawn in charts), charts
+                assert with_traces > 0, "no chart holds a data trace"
                 assert ("Alpha" if brand == "brandA" else "Bravo") in title
         finally:
             browser.close()
