@@ -20,11 +20,11 @@ sys.path.insert(0, str(ROOT))
 
 from brandlake.jobs.pipeline import stage_args  # noqa: E402
 
+from benchmarks.online_retail import OR_FILE, online_retail_figures, read_rows  # noqa: E402
 from benchmarks.run import machine  # noqa: E402
 from brandlake import tables  # noqa: E402
 from brandlake.config import load_config  # noqa: E402
 from brandlake.runtime import job_context  # noqa: E402
-from tests.online_retail import OR_FILE, online_retail_figures, read_rows  # noqa: E402
 
 log = logging.getLogger("bench.online_retail")
 MAPPING = ROOT / "conf" / "sources" / "online_retail_ii.yaml"

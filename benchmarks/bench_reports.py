@@ -82,7 +82,7 @@ def generated(scale: float, out: Path, env: str) -> dict:
 
 
 def online_retail(path: str | None, out: Path, env: str) -> dict:
-    from tests.online_retail import OR_FILE
+    from benchmarks.online_retail import OR_FILE
 
     root = out / "lake_reports_online_retail"
     shutil.rmtree(root, ignore_errors=True)
@@ -119,7 +119,7 @@ def main() -> int:
             import gzip
             import itertools
 
-            from tests.online_retail import OR_FILE
+            from benchmarks.online_retail import OR_FILE
 
             path = str(out / "online_retail_sample.csv.gz")
             with gzip.open(a.file or OR_FILE, "rt", encoding="utf-8") as src, \

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from brandlake.models import returns as rr  # noqa: E402
 
-from tests.online_retail import OR_FILE  # noqa: E402
+from benchmarks.online_retail import OR_FILE  # noqa: E402
 
 EXCLUDED = {"POST", "DOT", "C2", "BANK CHARGES", "D", "M", "AMAZONFEE", "B", "ADJUST", "ADJUST2", "TEST001", "TEST002",
             "S", "CRUK", "PADS"}

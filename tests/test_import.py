@@ -14,11 +14,11 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from benchmarks.online_retail import OR_FILE, online_retail_figures, read_rows
 from brandlake import tables
 from brandlake.mappings import load_mapping
 from brandlake.runtime import JobContext
 from brandlake.summary import RunSummary
-from tests.online_retail import OR_FILE, online_retail_figures, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = ROOT / "tests" / "data" / "mappings" / "shop_export.yaml"
