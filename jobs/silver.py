@@ -22,6 +22,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
@@ -141,23 +142,34 @@ def build_silver(
 
     validations: list[tuple[ExpectationSuite, list[RuleResult]]] = []
     timezones = platform_timezones(ctx.spark, ctx.cfg)
+    dq = DqRecords()
     try:
         for spec in (by_name[name] for name in order):
             log.info("silver %s", spec.name)
             with ctx.summary.stage(f"silver.{spec.name}"), ctx.step(f"silver.{spec.name}", "conform, gate, merge"):
                 results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
-                                      conform_ctx=conform_context(timezones))
+                                      conform_ctx=conform_context(timezones), dq=dq)
             if results:
                 validations.append((suites[spec.name], results))
             if spec.name == "platforms":
                 timezones = platform_timezones(ctx.spark, ctx.cfg)
+    except BaseException:
+        # also when a table failed its gate: the results that stopped it are what the reader needs
+        try:
+            _write_dq_records(ctx, dq)
+        except Exception:
+            log.exception("silver: could not write dq_results/dq_reasons after the failure below")
+        raise
+    else:
+        _write_dq_records(ctx, dq)
     finally:
         if validations and ctx.cfg.dq.build_data_docs:
             _data_docs(ctx, validations)
 
 
 def build_table(
-    ctx: JobContext, spec: Any, *, rules: Sequence[Rule], severities: Mapping[str, str], conform_ctx: Any
+    ctx: JobContext, spec: Any, *, rules: Sequence[Rule], severities: Mapping[str, str], conform_ctx: Any,
+    dq: DqRecords,
 ) -> list[RuleResult] | None:
     """Process the new bronze rows of one silver table; returns this run's rule results (None: no new rows)."""
     from brandlake.expectations.gate import gate
@@ -174,8 +186,8 @@ def build_table(
         ctx.summary.details.setdefault("silver_skipped", []).append(spec.name)
         return None
     columns = [f.name for f in published_schema(spec).fields]
-    totals: dict[str, list] = {}
-    reason_totals: dict[tuple[str, str], int] = {}
+    totals = dq.results.setdefault(spec.name, {})
+    reason_totals = dq.reasons.setdefault(spec.name, {})
 
     def handle(batch: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
@@ -213,10 +225,10 @@ def build_table(
             dq_started = time.perf_counter()
             result = gate(survivors, table=spec.name, rules=rules, severities=severities, parents=parents)
             try:
-                _record_results(ctx, spec.name, result.results, totals, now)
+                _record_results(ctx, spec.name, result.results, totals)
                 reasons = result.reason_counts() if result.quarantined_count or any(
                     not r.passed for r in result.results) else {"quarantine": {}, "warn": {}}
-                _record_reasons(ctx, spec.name, reasons, reason_totals, now)
+                _record_reasons(ctx, spec.name, reasons, reason_totals)
                 result.raise_if_failed()
                 if result.quarantined_count:
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
@@ -259,38 +271,58 @@ def _totals_as_results(table: str, totals: Mapping[str, list]) -> list[RuleResul
     return [RuleResult(table, rule, sev, checked, unexpected) for rule, (sev, checked, unexpected) in totals.items()]
 
 
-def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict[str, list], now: dt.datetime) -> None:
-    """Cumulative results of this run (a run may take several micro-batches) → dq_results, summary."""
-    from brandlake.expectations.gate import results_frame
-
+def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict[str, list]) -> None:
+    """Cumulative results of this run (a run may take several micro-batches) → the run summary; the job
+    writes them to dq_results once, at its end (``_write_dq_records``)."""
     for r in results:
         t = totals.setdefault(r.rule, [r.severity, 0, 0])
         t[1] += r.checked_count
         t[2] += r.unexpected_count
     cumulative = _totals_as_results(table, totals)
-    frame = results_frame(ctx.spark, cumulative, run_id=ctx.summary.run_id, evaluated_at=now)
-    # replaces this run's rows of this table: idempotent per (run_id, table_name, rule)
-    this_run = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
-    tables.replace_where(frame, f"{ctx.cfg.lake.silver}/dq_results", this_run)
     ctx.summary.details.setdefault("dq", {})[table] = [r.as_dict() for r in cumulative]
 
 
 def _record_reasons(ctx: JobContext, table: str, reasons: Mapping[str, Mapping[str, int]],
-                    totals: dict[tuple[str, str], int], now: dt.datetime) -> None:
-    """This run's rows per reason (cumulative over its micro-batches) → ``dq_reasons`` and the run summary."""
+                    totals: dict[tuple[str, str], int]) -> None:
+    """This run's rows per reason (cumulative over its micro-batches) → the run summary (``dq_reasons`` at the
+    job's end)."""
     for outcome, counts in reasons.items():
         for reason, n in counts.items():
             totals[(outcome, reason)] = totals.get((outcome, reason), 0) + n
     if not totals:
         return
-    rows = [(ctx.summary.run_id, table, o, r, n) for (o, r), n in sorted(totals.items())]
-    where = (F.col("run_id") == ctx.summary.run_id) & (F.col("table_name") == table)
-    tables.replace_where(ctx.spark.createDataFrame(rows, DQ_REASONS), f"{ctx.cfg.lake.silver}/dq_reasons", where)
     ctx.summary.details.setdefault("reasons", {})[f"silver.{table}"] = {
         r: n for (o, r), n in sorted(totals.items()) if o == "quarantine"}
     warned = {r: n for (o, r), n in totals.items() if o == "warn"}
     if warned:
         ctx.summary.details.setdefault("warnings", {})[f"silver.{table}"] = dict(sorted(warned.items()))
+
+
+@dataclass
+class DqRecords:
+    """This run's cumulative rule results and reason counts per silver table, kept in memory (a few rows per
+    table) and written once when the job ends: two Delta commits per run instead of two per table and
+    micro-batch, which were a quarter of a small run's silver time."""
+
+    results: dict[str, dict[str, list]] = field(default_factory=dict)          # table -> rule -> [sev, chk, bad]
+    reasons: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)  # table -> (outcome, reason) -> n
+
+
+def _write_dq_records(ctx: JobContext, dq: DqRecords) -> None:
+    """Replace this run's rows of ``dq_results`` and ``dq_reasons`` (idempotent per run_id)."""
+    from brandlake.expectations.gate import results_frame
+
+    run_id, now = ctx.summary.run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    this_run = F.col("run_id") == run_id
+    results = [r for table, totals in dq.results.items() for r in _totals_as_results(table, totals)]
+    if results:
+        tables.replace_where(results_frame(ctx.spark, results, run_id=run_id, evaluated_at=now),
+                             f"{ctx.cfg.lake.silver}/dq_results", this_run)
+    reasons = [(run_id, table, o, r, n) for table, totals in dq.reasons.items()
+               for (o, r), n in sorted(totals.items())]
+    if reasons:
+        tables.replace_where(ctx.spark.createDataFrame(reasons, DQ_REASONS), f"{ctx.cfg.lake.silver}/dq_reasons",
+                             this_run)
 
 
 def _fx_rates(spark: SparkSession, cfg: Config) -> DataFrame:
