@@ -28,3 +28,23 @@ def spark(base_cfg):
 def cfg(base_cfg, tmp_path) -> Config:
     """A config whose lake lives under this test's own tmp_path."""
     return load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")}})
+
+
+@pytest.fixture(scope="session")
+def generated_world(spark, tmp_path_factory):
+    """One `brandlake generate` run at the test scale (conf/test.yaml), shared by the generator's tests and the
+    end-to-end tests. Read-only: a test that changes it works on a copy."""
+    import argparse
+
+    from brandlake.jobs import generate
+
+    from brandlake.runtime import JobContext
+    from brandlake.summary import RunSummary
+
+    root = tmp_path_factory.mktemp("generated_world")
+    cfg = load_config("test", overrides={"lake": {"root": str(root)}})
+    parser = argparse.ArgumentParser()
+    generate.add_arguments(parser)
+    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="t", command="generate", env="test"))
+    generate.run(ctx, parser.parse_args([]))
+    return ctx

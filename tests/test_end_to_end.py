@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pyarrow.parquet as pq
 import pytest
-from brandlake.jobs import generate, gold, ingest, silver
+from brandlake.jobs import gold, ingest, silver
 from brandlake.jobs.pipeline import stage_args
 from brandlake.transforms.landing import SOURCES
 
@@ -90,12 +90,12 @@ def _bronze(spark, cfg) -> dict[str, collections.Counter]:
 
 
 @pytest.fixture(scope="module")
-def e2e(spark, tmp_path_factory):
-    """Generate once, then let the landing zone receive batches 1–2 and later the rest, ingesting each time."""
+def e2e(spark, tmp_path_factory, generated_world):
+    """Generate once (the session's generated world), then let the landing zone receive batches 1–2 and later
+    the rest, ingesting each time."""
     os.environ.setdefault("BRANDLAKE_PII_KEY", "test-only-pii-key")
-    source_cfg = load_config("test", overrides={"lake": {"root": str(tmp_path_factory.mktemp("gen"))}})
+    source_cfg = generated_world.cfg
     cfg = load_config("test", overrides={"lake": {"root": str(tmp_path_factory.mktemp("lake"))}})
-    _run(spark, source_cfg, generate, "generate")
 
     def land(batches):
         for name in SOURCES:
