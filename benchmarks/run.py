@@ -49,13 +49,19 @@ def rows(summary_tables: dict, prefix: str, key: str) -> int:
     return sum(v.get(key, 0) for k, v in summary_tables.items() if k.startswith(prefix))
 
 
-def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver_memory: str | None = None) -> dict:
+def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver_memory: str | None = None,
+                event_log: bool = False) -> dict:
     root = out_dir / f"lake_sf{scale}"
     if "generate" in stages and root.exists():
         shutil.rmtree(root)
-    overrides: dict = {"lake": {"root": str(root)}}
+    overrides: dict = {"lake": {"root": str(root)}, "spark": {}}
     if driver_memory:
-        overrides["spark"] = {"driver_memory": driver_memory}
+        overrides["spark"]["driver_memory"] = driver_memory
+    log_dir = out_dir / f"eventlog_sf{scale}"
+    if event_log:  # Spark's own event log, summarized by benchmarks/spark_profile.py after the run
+        shutil.rmtree(log_dir, ignore_errors=True)
+        log_dir.mkdir(parents=True)
+        overrides["spark"]["conf"] = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir)}
     cfg = load_config(env, overrides=overrides)
     result: dict = {"scale": scale, "stages": {}}
     from brandlake.cli import COMMANDS
@@ -91,6 +97,13 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
             log.info("sf=%s sales_daily spark vs duckdb: %s", scale, result["sales_daily_spark_vs_duckdb"])
         result["details"] = {k: ctx.summary.details.get(k) for k in ("generate", "silver_seconds", "gold")}
         result["stage_timings"] = ctx.summary.stages
+        if event_log:
+            ctx.spark.stop()  # closes the event log
+    if event_log:
+        from benchmarks.spark_profile import profile, to_markdown
+
+        result["profile"] = profile(log_dir)
+        print(to_markdown(result["profile"]))
     return result
 
 
@@ -102,12 +115,16 @@ def main() -> int:
     p.add_argument("--env", default="local")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     p.add_argument("--driver-memory", help="override spark.driver_memory (local mode: the whole JVM heap)")
+    p.add_argument("--event-log", action="store_true",
+                   help="write Spark's event log and print where the time went (benchmarks/spark_profile.py); "
+                        "one scale per process")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": []}
     for s in a.scales.split(","):
-        report["results"].append(bench_scale(float(s), a.stages.split(","), out, a.env, a.driver_memory))
+        report["results"].append(bench_scale(float(s), a.stages.split(","), out, a.env, a.driver_memory,
+                                                 a.event_log))
         (out / f"pipeline_sf{a.scales.replace(',', '_')}.json").write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report, indent=2, default=str))
     return 0

@@ -1,0 +1,132 @@
+"""Where a run's time goes, from Spark's own event log (no extra jar): per table and step, the wall time its
+Spark jobs covered, the task time they used, and the time the driver spent with no Spark job running
+(planning, Delta log and commit work, Python, the streaming source between micro-batches).
+
+Jobs are attributed by their description, which every brandlake step sets
+(``brandlake <command> · <table> · <step>[ · micro-batch N][ · <sub-step>]``, brandlake/runtime.py); the
+driver-only gap before a job is charged to that job's table and step, since that is the work that prepared it.
+
+Usage: ``python -m benchmarks.spark_profile <event log file or directory> [--top 30]``; ``benchmarks/run.py
+--event-log`` writes the log and prints this summary after the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_BATCH = re.compile(r" · micro-batch \d+")
+
+
+@dataclass
+class Bucket:
+    jobs: int = 0
+    job_seconds: float = 0.0     # wall time covered by this bucket's jobs (overlaps merged)
+    task_seconds: float = 0.0    # executor run time of their tasks (both cores busy counts twice)
+    idle_seconds: float = 0.0    # driver-only time before its jobs
+    intervals: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.endswith(".inprogress")) or \
+        sorted(p for p in path.iterdir() if p.is_file())
+
+
+def bucket_of(description: str | None) -> str:
+    """``silver.orders · conform, gate, merge`` from a job description (micro-batch numbers dropped)."""
+    if not description:
+        return "(no description)"
+    parts = _BATCH.sub("", description).split(" · ")
+    return " · ".join(parts[1:]) if parts[0].startswith("brandlake ") and len(parts) > 1 else parts[0]
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for s, e in sorted(intervals):
+        if e <= end:
+            continue
+        total += e - max(s, end)
+        end = e
+    return total
+
+
+def profile(path: Path) -> dict:
+    """Buckets of one application's event log, plus the application's wall and idle totals (seconds)."""
+    jobs: dict[int, dict] = {}
+    stage_job: dict[int, int] = {}
+    task_ms: dict[int, float] = defaultdict(float)
+    app_start = app_end = None
+    for f in _files(path):
+        with open(f, encoding="utf-8") as fh:
+            for line in fh:
+                e = json.loads(line)
+                kind = e.get("Event")
+                if kind == "SparkListenerApplicationStart":
+                    app_start = e["Timestamp"] / 1000
+                elif kind == "SparkListenerApplicationEnd":
+                    app_end = e["Timestamp"] / 1000
+                elif kind == "SparkListenerJobStart":
+                    props = e.get("Properties") or {}
+                    jobs[e["Job ID"]] = {"start": e["Submission Time"] / 1000, "end": None,
+                                         "bucket": bucket_of(props.get("spark.job.description"))}
+                    for sid in e.get("Stage IDs", []):
+                        stage_job[sid] = e["Job ID"]
+                elif kind == "SparkListenerJobEnd" and e["Job ID"] in jobs:
+                    jobs[e["Job ID"]]["end"] = e["Completion Time"] / 1000
+                elif kind == "SparkListenerTaskEnd":
+                    metrics = e.get("Task Metrics") or {}
+                    job = stage_job.get(e.get("Stage ID"))
+                    if job is not None:
+                        task_ms[job] += metrics.get("Executor Run Time", 0)
+    done = sorted((j for j in jobs.items() if j[1]["end"] is not None), key=lambda kv: kv[1]["start"])
+    buckets: dict[str, Bucket] = defaultdict(Bucket)
+    busy_until = app_start if app_start is not None else (done[0][1]["start"] if done else 0.0)
+    for job_id, j in done:
+        b = buckets[j["bucket"]]
+        b.jobs += 1
+        b.intervals.append((j["start"], j["end"]))
+        b.task_seconds += task_ms[job_id] / 1000
+        if j["start"] > busy_until:
+            b.idle_seconds += j["start"] - busy_until
+        busy_until = max(busy_until, j["end"])
+    for b in buckets.values():
+        b.job_seconds = _union(b.intervals)
+    wall = (app_end or busy_until) - (app_start or 0.0) if app_start is not None else None
+    busy = _union([iv for b in buckets.values() for iv in b.intervals])
+    return {"wall_seconds": wall, "job_seconds": busy, "jobs": len(done),
+            "buckets": {k: {"jobs": b.jobs, "job_seconds": round(b.job_seconds, 2),
+                            "task_seconds": round(b.task_seconds, 2), "idle_seconds": round(b.idle_seconds, 2)}
+                        for k, b in buckets.items()}}
+
+
+def to_markdown(result: dict, *, top: int = 30) -> str:
+    rows = sorted(result["buckets"].items(), key=lambda kv: -(kv[1]["job_seconds"] + kv[1]["idle_seconds"]))
+    wall = result["wall_seconds"]
+    lines = [f"Application wall {wall:.1f} s; Spark jobs running {result['job_seconds']:.1f} s "
+             f"({result['jobs']} jobs); driver-only {wall - result['job_seconds']:.1f} s." if wall else "",
+             "", "| table · step | jobs | jobs running (s) | task time (s) | driver-only before (s) |",
+             "|---|---:|---:|---:|---:|"]
+    for name, b in rows[:top]:
+        lines.append(f"| {name} | {b['jobs']} | {b['job_seconds']:.1f} | {b['task_seconds']:.1f} "
+                     f"| {b['idle_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("path", type=Path)
+    p.add_argument("--top", type=int, default=30)
+    a = p.parse_args(argv)
+    print(to_markdown(profile(a.path), top=a.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

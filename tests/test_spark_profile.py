@@ -1,0 +1,44 @@
+"""benchmarks/spark_profile.py: time per table and step from a Spark event log (hand-written log, no Spark)."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.spark_profile import bucket_of, profile
+
+
+def _job(job_id, start, end, description, stages):
+    return [
+        {"Event": "SparkListenerJobStart", "Job ID": job_id, "Submission Time": start * 1000,
+         "Stage IDs": stages, "Properties": {"spark.job.description": description}},
+        {"Event": "SparkListenerJobEnd", "Job ID": job_id, "Completion Time": end * 1000},
+    ]
+
+
+def _task(stage, run_ms):
+    return {"Event": "SparkListenerTaskEnd", "Stage ID": stage, "Task Metrics": {"Executor Run Time": run_ms}}
+
+
+def test_jobs_tasks_and_driver_gaps_are_charged_to_their_table_and_step(tmp_path):
+    merge = "brandlake silver · silver.orders · conform, gate, merge"
+    events = [
+        {"Event": "SparkListenerApplicationStart", "Timestamp": 100_000},
+        *_job(0, 102, 104, f"{merge} · micro-batch 0", [0]), _task(0, 1500), _task(0, 1500),
+        *_job(1, 103, 105, f"{merge} · micro-batch 0", [1]), _task(1, 1000),   # overlaps job 0
+        *_job(2, 110, 111, "brandlake gold · gold.sales_daily · write", [2]), _task(2, 800),
+        *_job(3, 111, 112, None, [3]),
+        {"Event": "SparkListenerApplicationEnd", "Timestamp": 115_000},
+    ]
+    log = tmp_path / "app-1"
+    log.write_text("".join(json.dumps(e) + "\n" for e in events))
+
+    assert profile(log) == {
+        "wall_seconds": 15.0, "job_seconds": 5.0, "jobs": 4,
+        "buckets": {
+            "silver.orders · conform, gate, merge": {"jobs": 2, "job_seconds": 3.0, "task_seconds": 4.0,
+                                                     "idle_seconds": 2.0},
+            "gold.sales_daily · write": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.8, "idle_seconds": 5.0},
+            "(no description)": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.0, "idle_seconds": 0.0},
+        },
+    }
+    assert bucket_of("some other description") == "some other description"
