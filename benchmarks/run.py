@@ -97,9 +97,8 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
             log.info("sf=%s sales_daily spark vs duckdb: %s", scale, result["sales_daily_spark_vs_duckdb"])
         result["details"] = {k: ctx.summary.details.get(k) for k in ("generate", "silver_seconds", "gold")}
         result["stage_timings"] = ctx.summary.stages
-        if event_log:
-            ctx.spark.stop()  # closes the event log
     if event_log:
+        ctx.spark.stop()  # closes the event log
         from benchmarks.spark_profile import profile, to_markdown
 
         result["profile"] = profile(log_dir)

@@ -251,6 +251,13 @@ def job_context(
         summary.finish("succeeded")
         _write_summary(ctx)
     finally:
+        if spark is not None:
+            # a job's cached frames die with it, also when it failed half-way: one session running many jobs
+            # (tests, a notebook) must not fill its memory with the caches of jobs that are over
+            try:
+                spark.catalog.clearCache()
+            except Exception as e:  # a session the job stopped itself has nothing cached
+                log.debug("clearCache after %s: %s", command, e)
         run_log.close()
 
 

@@ -178,10 +178,6 @@ def test_rerun_without_new_data_changes_no_table(spark, lake):
     assert _versions(spark, cfg) == before
 
 
-# Passes run alone (`pytest -m memory_heavy tests/test_reports_e2e.py`), but in the whole suite its second full
-# marts build ran out of Spark execution memory in the shared 2 GB test session (CI rehearsal 2026-12-06);
-# deselected from the default run until the marts build's memory is fixed (issue 11 stays open for it).
-@pytest.mark.memory_heavy
 def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lake, tmp_path):
     cfg, _ = lake
     changed = ("silver/orders", "silver/payments", "silver/tracking_events", "silver/clickstream",
