@@ -108,12 +108,13 @@ def test_identical_corrupt_lines_are_each_kept_for_the_quarantine(spark):
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def test_region_that_is_no_country_maps_to_unknown_country(spark):
+def test_region_that_is_no_country_is_kept_as_delivered_for_silver_to_leave_unknown_and_flag(spark):
     values = spark.createDataFrame([("European Community",), ("  channel   islands",), ("United Kingdom",),
-                                    ("Utopia",), (None,)], "v string")
+                                    ("EU",), ("Utopia",), (None,)], "v string")
     actual = values.select("v", ship_country(F.col("v")).alias("ship_country"))
-    expected = spark.createDataFrame([("European Community", None), ("  channel   islands", None),
-                                      ("United Kingdom", "GB"), ("Utopia", "Utopia"), (None, None)], actual.schema)
+    expected = spark.createDataFrame([("European Community", "European Community"),
+                                      ("  channel   islands", "  channel   islands"), ("United Kingdom", "GB"),
+                                      ("EU", "EU"), ("Utopia", "Utopia"), (None, None)], actual.schema)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
@@ -124,7 +125,7 @@ def test_descriptive_attribute_left_unknown_is_a_warning_and_the_row_is_publishe
 
     rules = rules_from_suite(S._suite("t", S.not_null("k")))
     rows = spark.createDataFrame([
-        ("k1", ["unknown:ship_country"], '{"ship_country":"European Community"}'),  # kept: sales stay whole
+        ("k1", ["unknown:ship_country 'European Community'"], '{"ship_country":"European Community"}'),  # kept
         ("k2", ["invalid:currency", "unknown:city"], '{"currency":"$$","city":"?"}'),  # untrusted currency
         ("k3", [], "{}"),
     ], "k string, _errors array<string>, _raw string")
@@ -138,7 +139,7 @@ def test_descriptive_attribute_left_unknown_is_a_warning_and_the_row_is_publishe
         result.release()
 
 
-def test_unconformable_country_is_unknown_not_a_quarantine_while_a_bad_amount_still_is(spark):
+def test_unconformable_country_is_unknown_and_flagged_while_a_bad_amount_is_quarantined_both_with_values(spark):
     from brandlake.transforms.silver.common import (
         Field,
         country,
@@ -146,16 +147,54 @@ def test_unconformable_country_is_unknown_not_a_quarantine_while_a_bad_amount_st
         money,
         struct_schema,
         with_fields,
+        with_unknown_attributes,
     )
 
+    # the delivered fields are named otherwise than the silver columns (an import's or a platform's names)
     schema = struct_schema(("ship_country", T.StringType(), True), ("amount", T.DecimalType(18, 2), True))
-    df = spark.createDataFrame([("European Community", "10.00"), ("CN", "abc"), ("Atlantis", None)],
-                               "ship_country string, amount string").withColumn("_errors", F.array().cast("array<string>"))
-    actual = with_fields(df, [Field("ship_country", country, valid=is_country_code), Field("amount", money)],
-                         schema=schema)
+    df = spark.createDataFrame([("European Community", "10.00"), ("CN", "abc"), ("Atlantis", None), ("DE", "1")],
+                               "land string, betrag string").withColumn("_errors", F.array().cast("array<string>"))
+    fields = [Field("ship_country", country, src="land", valid=is_country_code), Field("amount", money, src="betrag")]
+    actual = with_fields(df, fields, schema=schema).transform(with_unknown_attributes).drop("land", "betrag")
     expected = spark.createDataFrame([
-        (None, Decimal("10.00"), ["unknown:ship_country"]),
-        ("CN", None, ["cast:amount"]),
-        (None, None, ["unknown:ship_country"]),
-    ], "ship_country string, amount decimal(18,2), _errors array<string>")
+        (None, Decimal("10.00"), ["unknown:ship_country 'European Community'"],
+         [("ship_country", "European Community")]),
+        ("CN", None, ["cast:amount 'abc'"], None),
+        (None, None, ["unknown:ship_country 'Atlantis'"], [("ship_country", "Atlantis")]),
+        ("DE", Decimal("1.00"), [], None),
+    ], "ship_country string, amount decimal(18,2), _errors array<string>, "
+       "unknown_attributes array<struct<attribute:string,delivered_value:string>>")
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_quarantine_reasons_quote_the_delivered_value_of_a_renamed_field(spark):
+    from brandlake.expectations import suites as S
+    from brandlake.expectations.gate import gate
+    from brandlake.expectations.rules import rules_from_suite
+    from brandlake.transforms.silver.commerce import conform_payments
+
+    from tests.silver.bronze import CTX, bronze
+
+    base = {"event_id": "E1", "event_at": "2024-01-02T00:00:00Z", "platform_id": "tmall", "order_id": "O1",
+            "payment_id": "P1", "payment_kind": "full", "amount": "5.00", "currency": "CNY", "status": "success"}
+    rows = [base, {**base, "payment_id": "P2", "event_at": "yesterday"},  # silver paid_at <- bronze event_at
+            {**base, "payment_id": "P3", "amount": "12,50", "currency": "US Dollar"}]
+    conformed = conform_payments(bronze(spark, "payment_events", rows), ctx=CTX)
+    rules = rules_from_suite(S._suite("payments", S.not_null("payment_id")))
+    result = gate(conformed, table="payments", rules=rules, severities={r.name: "quarantine" for r in rules},
+                  parents={})
+    at = dt.datetime(2024, 3, 2)
+    try:
+        actual = result.quarantined(keys=["payment_id"], run_id="run-1", at=at).select(
+            "payment_id", "failed_rules", "reasons", "run_id", "quarantined_at",
+            F.get_json_object("raw_record", "$.event_at").alias("raw_event_at"))
+        counts = result.reason_counts()
+    finally:
+        result.release()
+    expected = spark.createDataFrame([
+        ("P2", ["conform"], ["cast:paid_at 'yesterday'"], "run-1", at, "yesterday"),
+        ("P3", ["conform"], ["cast:amount '12,50'", "invalid:currency 'US Dollar'"], "run-1", at,
+         "2024-01-02T00:00:00Z"),
+    ], actual.schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+    assert counts == {"quarantine": {"cast:paid_at": 1, "cast:amount": 1, "invalid:currency": 1}, "warn": {}}
