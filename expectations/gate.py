@@ -32,8 +32,8 @@ _VALUE_CHARS = 80  # a delivered value quoted in a reason is cut here
 
 def with_reasons(df: DataFrame) -> DataFrame:
     """Add ``_reasons ARRAY<STRING>``: each conform error with the delivered value of its column
-    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``corrupt_record`` and
-    ``missing:<col>`` as they are), then every other rule the row broke (``unique_grain``, ...).
+    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``missing:<col>`` as it is), then
+    every other rule the row broke (``unique_grain``, ...). A corrupt record has the one reason ``corrupt_record``.
 
     Conform (transforms/silver/common.py ``with_fields``) quotes the value as delivered, whatever the bronze
     field was called; an error that comes without one (``malformed:lines``, a table's own conform) gets the
@@ -52,7 +52,11 @@ def with_reasons(df: DataFrame) -> DataFrame:
 
     others = F.filter(F.coalesce(F.col(FAILED_RULES), F.array().cast("array<string>")),
                       lambda r: r != CONFORM_RULE)
-    return df.withColumn(REASONS, F.concat(F.transform(errors, with_value), others))
+    # a corrupt record broke every other rule only because nothing in it could be read: its one reason
+    corrupt = F.coalesce(F.array_contains(errors, "corrupt_record"), F.lit(False))
+    reasons = F.when(corrupt, F.array(F.lit("corrupt_record"))).otherwise(
+        F.concat(F.transform(errors, with_value), others))
+    return df.withColumn(REASONS, reasons)
 
 DQ_RESULTS = T.StructType([
     T.StructField("run_id", T.StringType(), False),

@@ -198,3 +198,78 @@ def test_quarantine_reasons_quote_the_delivered_value_of_a_renamed_field(spark):
     ], actual.schema)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
     assert counts == {"quarantine": {"cast:paid_at": 1, "cast:amount": 1, "invalid:currency": 1}, "warn": {}}
+
+
+
+def test_order_with_an_unknown_ship_to_country_keeps_its_money_in_gold_and_is_flagged_in_silver(spark, tmp_path,
+                                                                                               monkeypatch):
+    """§4 end to end: an unknown country name and a supranational region ("European Community", as an import
+    now delivers it) cost only the attribute: the orders settle in gold, the silver rows carry the flag with
+    the delivered value, and the warning is counted in dq_reasons and the run summary."""
+    import json
+
+    from brandlake import tables
+    from brandlake.cli import main
+    from tests.silver.bronze import bronze
+
+    monkeypatch.setenv("BRANDLAKE_PII_KEY", "test-only-pii-key")
+    root = tmp_path / "lake"
+
+    def order(oid: str, country: str, qty: int, price: str) -> dict:
+        line = {"line_id": f"{oid}-1", "product_id": "SKU-1", "sku_id": "SKU-1", "quantity": str(qty),
+                "unit_price": price, "item_discount": "0.00"}
+        return {"event_id": f"{oid}:c", "event_type": "order_completed", "event_at": "2024-03-15T10:00:00Z",
+                "platform_id": "shop_de", "order_id": oid, "shop_id": "s1", "customer_id": "K1", "currency": "EUR",
+                "order_status": "completed", "lines": json.dumps([line]), "order_discounts": "[]",
+                "shipping_fee": "0", "is_presale": "false", "ship_country": country}
+
+    def payment(oid: str, amount: str) -> dict:
+        return {"event_id": f"{oid}:p", "event_at": "2024-03-15T10:00:00Z", "platform_id": "shop_de",
+                "order_id": oid, "payment_id": f"{oid}-P1", "payment_kind": "full", "amount": amount,
+                "currency": "EUR", "status": "success"}
+
+    orders = [order("B-1", "Atlantis", 2, "10.00"), order("B-2", "European Community", 1, "10.00"),
+              order("B-3", "Germany", 1, "5.50")]
+    payments = [payment("B-1", "20.00"), payment("B-2", "10.00"), payment("B-3", "5.50")]
+    for source, rows in (("order_events", orders), ("payment_events", payments)):
+        bronze(spark, source, rows).write.format("delta").save(f"{root}/bronze/{source}")
+    common = ["--env", "test", "--lake-root", str(root), "--set", "silver.reporting_currency=EUR",
+              "--set", "dq.build_data_docs=false", "-q"]
+    assert main(["silver", "--tables", "orders,order_lines,order_discounts,payments,refunds,fx_rates,products",
+                 *common]) == 0
+    silver_run = json.loads((root / "_runs" / "latest.json").read_text())
+    assert main(["gold", *common]) == 0
+    gold_run = json.loads((root / "_runs" / "latest.json").read_text())
+
+    silver_orders = tables.read(spark, f"{root}/silver/orders").select("order_id", "ship_country", "unknown_attributes")
+    flag = "array<struct<attribute:string,delivered_value:string>>"
+    assert_df_equality(silver_orders, spark.createDataFrame([
+        ("B-1", None, [("ship_country", "Atlantis")]),
+        ("B-2", None, [("ship_country", "European Community")]),
+        ("B-3", "DE", None),
+    ], f"order_id string, ship_country string, unknown_attributes {flag}"), ignore_row_order=True, ignore_nullable=True)
+    assert not tables.exists(spark, f"{root}/silver/orders_quarantine")
+
+    settlement = tables.read(spark, f"{root}/gold/order_line_settlement").select(
+        "order_id", "line_id", "ship_country", "settled_amount", "settled_amount_rpt")
+    assert_df_equality(settlement, spark.createDataFrame([
+        ("B-1", "B-1-1", None, Decimal("20.00"), Decimal("20.00")),
+        ("B-2", "B-2-1", None, Decimal("10.00"), Decimal("10.00")),
+        ("B-3", "B-3-1", "DE", Decimal("5.50"), Decimal("5.50")),
+    ], settlement.schema), ignore_row_order=True, ignore_nullable=True)
+    sales = tables.read(spark, f"{root}/gold/sales_daily").select(
+        "product_id", "ship_country", "order_date", "units", "settled_amount", "orders")
+    assert_df_equality(sales, spark.createDataFrame([
+        ("SKU-1", None, dt.date(2024, 3, 15), 3, Decimal("30.00"), 2),
+        ("SKU-1", "DE", dt.date(2024, 3, 15), 1, Decimal("5.50"), 1),
+    ], sales.schema), ignore_row_order=True, ignore_nullable=True)
+    assert gold_run["details"]["gold"]["reconciliation_mismatches"] == 0
+
+    reasons = tables.read(spark, f"{root}/silver/dq_reasons").where("table_name = 'orders'").drop("run_id")
+    # (no silver customers in this lake: every order's customer reference is a warning too)
+    assert_df_equality(reasons, spark.createDataFrame([("orders", "warn", "unknown:ship_country", 2),
+                                                       ("orders", "warn", "ref_customers", 3)], reasons.schema),
+                       ignore_row_order=True, ignore_nullable=True)
+    assert silver_run["details"]["warnings"] == {"silver.orders": {"ref_customers": 3, "unknown:ship_country": 2}}
+    assert silver_run["details"]["kept_back"] == (
+        "kept back: silver.orders: kept with warnings (ref_customers 3, unknown:ship_country 2)")
