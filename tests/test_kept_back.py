@@ -273,3 +273,45 @@ def test_order_with_an_unknown_ship_to_country_keeps_its_money_in_gold_and_is_fl
     assert silver_run["details"]["warnings"] == {"silver.orders": {"ref_customers": 3, "unknown:ship_country": 2}}
     assert silver_run["details"]["kept_back"] == (
         "kept back: silver.orders: kept with warnings (ref_customers 3, unknown:ship_country 2)")
+
+
+def test_import_whose_timestamp_format_matches_no_row_writes_its_quarantine_and_exits_3(spark, tmp_path):
+    """§5 end to end: every row of the file is quarantined (the mapping's timestamp format is wrong), the run
+    says so in its kept-back line and exits 3, the quarantine is written once, and a rerun adds nothing."""
+    import json
+    from pathlib import Path
+
+    from brandlake import tables
+    from brandlake.cli import main
+
+    mapping = tmp_path / "wrong_time.yaml"
+    mapping.write_text((Path(__file__).parent / "data" / "mappings" / "shop_export.yaml").read_text(
+        encoding="utf-8").replace('timestamp_format: "dd/MM/yyyy HH:mm"', 'timestamp_format: "yyyy-MM-dd HH:mm"'),
+        encoding="utf-8")
+    export = tmp_path / "bad.csv"
+    export.write_bytes(("Bestellnr;Artikel;Bezeichnung;Menge;Einzelpreis;Datum;Kunde;Land;Währung;Status\n"
+                        "C-1;SKU-1;Tasse;1;2,00;15/03/2024 10:30;K1;Deutschland;EUR;BEZAHLT\n"
+                        "C-2;SKU-1;Tasse;1;2,00;16/03/2024 10:30;K1;Deutschland;EUR;BEZAHLT\n").encode("iso-8859-1"))
+    root = tmp_path / "lake"
+    args = ["import", "--mapping", str(mapping), "--path", str(export), "--env", "test", "--lake-root", str(root),
+            "-q"]
+    assert main(args) == 3
+    run = json.loads((root / "_runs" / "latest.json").read_text())
+    assert run["status"] == "held_back"
+    assert run["details"]["held_back"] == [
+        "import.shop_export: 2 of 2 row(s) kept back (100%, limit 50%)",
+        "import.shop_export[bad.csv]: 2 of 2 row(s) kept back (100%, limit 50%)"]
+    assert run["details"]["kept_back"] == (
+        "kept back: import.shop_export: 2 of 2 row(s) quarantined (unparseable 2); "
+        "import.shop_export[bad.csv]: 2 of 2 row(s) quarantined")
+    quarantine = tables.read(spark, f"{root}/bronze/_import_quarantine").select(
+        "source_file", "row_number", "disposition", "reason_code", "reason")
+    why = "ordered_at: '{}' in column 'Datum' does not match 'yyyy-MM-dd HH:mm'"
+    expected = spark.createDataFrame([
+        (f"file:{export}", 1, "quarantined", "unparseable", why.format("15/03/2024 10:30")),
+        (f"file:{export}", 2, "quarantined", "unparseable", why.format("16/03/2024 10:30")),
+    ], quarantine.schema)
+    assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)
+    assert main(args) == 3  # the same import again: still said loudly, nothing written twice
+    assert_df_equality(tables.read(spark, f"{root}/bronze/_import_quarantine").select(*quarantine.columns),
+                       expected, ignore_row_order=True, ignore_nullable=True)
