@@ -315,3 +315,20 @@ def test_import_whose_timestamp_format_matches_no_row_writes_its_quarantine_and_
     assert main(args) == 3  # the same import again: still said loudly, nothing written twice
     assert_df_equality(tables.read(spark, f"{root}/bronze/_import_quarantine").select(*quarantine.columns),
                        expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_a_lake_built_before_the_flag_gains_it_on_the_next_merge_and_identical_rows_stay_untouched(spark, tmp_path):
+    from brandlake import tables
+
+    path = str(tmp_path / "orders")
+    flag = "array<struct<attribute:string,delivered_value:string>>"
+    tables.overwrite(spark.createDataFrame([("o1", "DE", 1), ("o2", None, 1)], "order_id string, ship_country "
+                                           "string, v int"), path)  # as silver wrote it before the flag
+    rows = spark.createDataFrame([("o2", None, 2, [("ship_country", "Atlantis")]), ("o3", "FR", 1, None)],
+                                 f"order_id string, ship_country string, v int, unknown_attributes {flag}")
+    first = tables.merge_upsert(rows, path, keys=["order_id"], newer_than="v")
+    again = tables.merge_upsert(rows, path, keys=["order_id"], newer_than="v")
+    expected = spark.createDataFrame([("o1", "DE", 1, None), ("o2", None, 2, [("ship_country", "Atlantis")]),
+                                      ("o3", "FR", 1, None)], rows.schema)
+    assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
+    assert (first.written, first.unchanged, again.written, again.unchanged) == (2, 0, 0, 2)
