@@ -31,9 +31,13 @@ _VALUE_CHARS = 80  # a delivered value quoted in a reason is cut here
 
 
 def with_reasons(df: DataFrame) -> DataFrame:
-    """Add ``_reasons ARRAY<STRING>``: each conform error with the delivered value of its column from ``_raw``
-    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``corrupt_record`` and
-    ``missing:<col>`` as they are), then every other rule the row broke (``unique_grain``, ...)."""
+    """Add ``_reasons ARRAY<STRING>``: each conform error with the delivered value of its column
+    (``invalid:ship_country 'European Community'``, ``cast:amount 'abc'``; ``missing:<col>`` as it is), then
+    every other rule the row broke (``unique_grain``, ...). A corrupt record has the one reason ``corrupt_record``.
+
+    Conform (transforms/silver/common.py ``with_fields``) quotes the value as delivered, whatever the bronze
+    field was called; an error that comes without one (``malformed:lines``, a table's own conform) gets the
+    value of the same-named field of ``_raw`` when there is one."""
     errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in df.columns \
         else F.array().cast("array<string>")
     raw = F.col("_raw") if "_raw" in df.columns else F.lit(None).cast("string")
@@ -43,12 +47,16 @@ def with_reasons(df: DataFrame) -> DataFrame:
         column = F.split(e, ":", 2).getItem(1)
         value = F.try_element_at(record, column)
         quoted = F.concat(F.lit(" '"), F.substring(value, 1, _VALUE_CHARS), F.lit("'"))
-        shown = ~e.startswith("missing:") & (e != "corrupt_record") & value.isNotNull()
+        shown = ~e.contains(" ") & ~e.startswith("missing:") & (e != "corrupt_record") & value.isNotNull()
         return F.when(shown, F.concat(e, quoted)).otherwise(e)
 
     others = F.filter(F.coalesce(F.col(FAILED_RULES), F.array().cast("array<string>")),
                       lambda r: r != CONFORM_RULE)
-    return df.withColumn(REASONS, F.concat(F.transform(errors, with_value), others))
+    # a corrupt record broke every other rule only because nothing in it could be read: its one reason
+    corrupt = F.coalesce(F.array_contains(errors, "corrupt_record"), F.lit(False))
+    reasons = F.when(corrupt, F.array(F.lit("corrupt_record"))).otherwise(
+        F.concat(F.transform(errors, with_value), others))
+    return df.withColumn(REASONS, reasons)
 
 DQ_RESULTS = T.StructType([
     T.StructField("run_id", T.StringType(), False),
@@ -220,7 +228,8 @@ class GateResult:
         reasons = F.transform(F.col(REASONS), lambda r: F.split(r, " ", 2).getItem(0))
         errors = F.coalesce(F.col("_errors"), F.array().cast("array<string>")) if "_errors" in self.rows.columns \
             else F.array().cast("array<string>")
-        warned = F.concat(F.col(FAILED_RULES), F.filter(errors, lambda e: e.startswith(UNKNOWN)))
+        unknown = F.transform(F.filter(errors, lambda e: e.startswith(UNKNOWN)), lambda e: F.split(e, " ", 2).getItem(0))
+        warned = F.concat(F.col(FAILED_RULES), unknown)
         rows = (
             self.rows.transform(with_reasons)
             .select(F.when(F.col(IS_QUARANTINED), "quarantine").otherwise("warn").alias("kind"),

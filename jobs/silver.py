@@ -173,6 +173,7 @@ def build_table(
 ) -> list[RuleResult] | None:
     """Process the new bronze rows of one silver table; returns this run's rule results (None: no new rows)."""
     from brandlake.expectations.gate import gate
+    from brandlake.transforms.silver.common import UNKNOWN_ATTRIBUTES, with_unknown_attributes
 
     cfg, spark, run_id = ctx.cfg, ctx.spark, ctx.summary.run_id
     bronze_path = f"{cfg.lake.bronze}/{spec.bronze}"
@@ -206,6 +207,8 @@ def build_table(
                 with_reporting_amounts, _fx_rates(spark, cfg), columns=spec.money, currency_col="currency",
                 date_col=spec.money_date, reporting_currency=cfg.silver.reporting_currency,
             ).withColumn("reporting_currency", F.lit(cfg.silver.reporting_currency))
+        if UNKNOWN_ATTRIBUTES in columns:  # the published flag: attributes left unknown, values as delivered
+            conformed = conformed.transform(with_unknown_attributes)
         missing = [c for c in [*columns, *CONFORM_EXTRAS] if c not in conformed.columns]
         if missing:
             from brandlake.expectations.contracts import ContractMismatchError

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,8 @@ def cli(root: Path, *args: str) -> int:
     return main([args[0], "--env", "test", "--lake-root", str(root), *args[1:]])
 
 
-def wh_row(values, *, f, run_id, manager=None):
-    return (*values, manager, None, f, 1, True, run_id)
+def wh_row(values, *, f, run_id, manager=None, batch=1):
+    return (*values, manager, None, f, batch, True, run_id)
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +69,18 @@ def hostile(spark, tmp_path_factory):
     files["wh_dir"] = files["wh_dir"].rsplit("/", 1)[0]
     first = cli(root, "ingest")
     first_summary = summary_of(root)
+    silver = [cli(root, "silver", "--tables", "payments", "--set", "dq.build_data_docs=false")]
+    silver_summaries = [summary_of(root)]
 
-    # second delivery: the same file name with two records appended; nothing else changed
+    # second delivery: the same file name with two records appended (e5 unchanged), and a later batch of the
+    # source whose first batch had files set aside
     put(root, "payment_events/batch=00001/part-00003.jsonl", "\n".join([payment("e5", "7"), payment("e6", "5.5")]) + "\n")
+    files["wh_later"] = put(root, "warehouses/batch=00002/part-00000.csv", f"{WH_HEADER}\nw4,West,CN,SC,Chengdu,40,2024-02-01\n")
     second = cli(root, "ingest")
     second_summary = summary_of(root)
-    return root, files, (first, first_summary, None), (second, second_summary)
+    silver.append(cli(root, "silver", "--tables", "payments", "--set", "dq.build_data_docs=false"))
+    silver_summaries.append(summary_of(root))
+    return root, files, (first, first_summary, (silver, silver_summaries)), (second, second_summary)
 
 
 def read_bronze(spark, root: Path, source: str):
@@ -142,7 +149,7 @@ def test_rerun_adds_nothing_and_a_redelivered_file_is_read_as_a_new_version(spar
     assert code == 0
     assert summary["tables"] == {
         "bronze.payment_events": {"rows_read": 2, "rows_written": 2, "rows_corrupt": 0},
-        "bronze.warehouses": {"rows_read": 0, "rows_written": 0, "rows_corrupt": 0},
+        "bronze.warehouses": {"rows_read": 1, "rows_written": 1, "rows_corrupt": 0},
     }
     assert summary["details"]["ingest"]["redelivered_files"] == {"payment_events": [f["pay_ok"]]}
     assert summary["details"]["kept_back"] == "kept back: nothing"
@@ -153,8 +160,44 @@ def test_rerun_adds_nothing_and_a_redelivered_file_is_read_as_a_new_version(spar
     ], bronze_schema(PAYMENT_FIELDS))
     assert_df_equality(new_version, expected, ignore_row_order=True, ignore_nullable=True)
     assert read_bronze(spark, root, "payment_events").count() == 9  # 7 from the first run + the new version's 2
+    later = read_bronze(spark, root, "warehouses").filter(F.col("_run_id") == summary["run_id"])
+    expected_later = spark.createDataFrame([
+        wh_row(("w4", "West", "CN", "SC", "Chengdu", "40", "2024-02-01"), f=f["wh_later"], run_id=summary["run_id"],
+               batch=2),
+    ], bronze_schema(WAREHOUSE_FIELDS, "manager"))
+    assert_df_equality(later, expected_later, ignore_nullable=True)  # the source is not blocked by its bad files
     ledger = tables.read(spark, f"{root}/bronze/_landing_files").filter(F.col("file") == f["pay_ok"])
     assert sorted(r["status"] for r in ledger.collect()) == ["accepted", "redelivered"]
+
+
+def test_silver_quarantines_every_corrupt_line_and_counts_an_identical_redelivery_as_a_duplicate(spark, hostile):
+    root, f, (_, _, (codes, summaries)), _ = hostile
+    assert codes == [0, 0]
+    first, second = (s["tables"]["silver.payments"] for s in summaries)
+    # every corrupt bronze line (the junk line, the truncated record) is in the quarantine as corrupt_record
+    assert first == {"bronze_rows_read": 7, "rows_read": 7, "rows_written": 5, "rows_quarantined": 2,
+                     "rows_duplicate": 0, "bronze_rows_corrupt": 2, "rows_quarantined_corrupt": 2}
+    # the re-delivered file: e5 unchanged is a duplicate, left untouched; e6 is written
+    assert second == {"bronze_rows_read": 2, "rows_read": 2, "rows_written": 1, "rows_quarantined": 0,
+                      "rows_duplicate": 1, "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}
+    # the top reasons say what was wrong (a corrupt line), not the rules its unread fields could not pass
+    assert summaries[0]["details"]["kept_back"] == (
+        "kept back: silver.payments: 2 of 7 row(s) quarantined (corrupt_record 2); "
+        "silver.payments: kept with warnings (ref_orders 5)")
+    published = tables.read(spark, f"{root}/silver/payments").select("payment_id", "amount")
+    assert_df_equality(published, spark.createDataFrame(
+        [(f"p-e{i}", Decimal(a)) for i, a in enumerate(["7.00"] * 5 + ["5.50"], start=1)], published.schema),
+        ignore_row_order=True, ignore_nullable=True)
+    quarantine = tables.read(spark, f"{root}/silver/payments_quarantine").select(
+        "payment_id", "failed_rules", "reasons", F.get_json_object("raw_record", "$._corrupt_record").alias("line"),
+        F.get_json_object("raw_record", "$._source_file").alias("file"))
+    rules = [*(f"not_null_{c}" for c in ("payment_id", "order_id", "platform_id", "payment_kind", "amount",
+                                          "currency", "status", "paid_at", "amount_rpt")), "conform"]
+    expected = spark.createDataFrame([
+        (None, rules, ["corrupt_record"], "\x00\ufffdjunk\ufffd\x01", f["pay_mixed"]),
+        (None, rules, ["corrupt_record"], '{"event_id": "e9", "amo', f["pay_mixed"]),
+    ], quarantine.schema)
+    assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)
 
 
 def test_fixed_quarantined_file_replays_exactly_once(spark, hostile):
@@ -180,6 +223,7 @@ def test_fixed_quarantined_file_replays_exactly_once(spark, hostile):
 def test_reading_command_refuses_a_lake_root_that_does_not_exist(tmp_path, capsys):
     missing = tmp_path / "typo" / "lake"
     assert cli(missing, "silver") == 2
+    assert cli(missing, "ingest") == 2
     assert not missing.exists()
     err = capsys.readouterr().err
     assert f"no lake at {missing}" in err and "brandlake generate" in err

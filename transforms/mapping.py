@@ -191,8 +191,9 @@ def _problem(cond: Column, message: Column) -> Column:
 
 
 # Real places that are no single ISO 3166 country (supranational bodies, regions, "unspecified"): by
-# default an unknown country (null), so the sale is kept rather than quarantined; a mapping's value_maps
-# can still name a country for one of them.
+# default the label is kept as delivered and never resolved to a country, so silver leaves the order's
+# country unknown (null), flags the row (``unknown_attributes``) and counts a warning, and the sale is kept;
+# a mapping's value_maps can still name a country for one of them.
 NO_COUNTRY_LABELS = (
     "european community", "european union", "eu", "channel islands", "west indies", "unspecified", "unknown",
     "other", "europe", "asia", "africa", "middle east", "latin america", "south america", "north america",
@@ -201,12 +202,12 @@ NO_COUNTRY_LABELS = (
 
 
 def ship_country(value: Column) -> Column:
-    """The ISO 3166 alpha-2 code a country name or code resolves to; null (unknown) for a label that is no
-    country (``NO_COUNTRY_LABELS``, e.g. "European Community"); else the value as given (silver tags it
-    invalid). Runs after the mapping's ``value_maps``, which name what no standard knows ("EIRE")."""
+    """The ISO 3166 alpha-2 code a country name or code resolves to; a label that is no country
+    (``NO_COUNTRY_LABELS``, e.g. "European Community") or a name that resolves to none is kept as delivered,
+    for silver to leave unknown and flag (``unknown:ship_country 'European Community'``, a warning). Runs after
+    the mapping's ``value_maps``, which name what no standard knows ("EIRE")."""
     label = F.lower(F.regexp_replace(F.trim(value), r"\s+", " "))
-    return F.when(label.isin(*NO_COUNTRY_LABELS), F.lit(None).cast("string")).otherwise(
-        F.coalesce(iso.country_code(value), value))
+    return F.when(label.isin(*NO_COUNTRY_LABELS), value).otherwise(F.coalesce(iso.country_code(value), value))
 
 
 def with_parsed_fields(raw: DataFrame, *, mapping: SourceMapping) -> DataFrame:

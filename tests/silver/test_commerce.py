@@ -31,10 +31,10 @@ def test_payments_convert_offsets_to_utc_with_local_date_and_tag_bad_values(spar
         ("P1", "O1", "tmall", "deposit", m("20.50"), "CNY", "alipay", "success", ts("2024-01-01T23:30:00"),
          d("2024-01-02"), "E1", []),
         ("P2", "O2", "amazon_us", "balance", None, "USD", None, "failed", ts("2024-01-02T03:00:00"),
-         d("2024-01-01"), "E2", ["cast:amount"]),
+         d("2024-01-01"), "E2", ["cast:amount '12,50'"]),
         ("P3", "O3", "unknown_platform", "instalment", m("100.00"), "US DOLLAR", "card", "pending",
          ts("2024-01-02T10:00:00"), d("2024-01-02"), "E3",
-         ["unknown_enum:payment_kind", "invalid:currency"]),
+         ["unknown_enum:payment_kind 'instalment'", "invalid:currency 'US Dollar'"]),
         (None, None, None, None, None, None, None, None, None, None, None, ["corrupt_record"]),
     ])
     assert_df_equality(actual.drop("_raw"), exp, ignore_nullable=True, ignore_row_order=True)
@@ -53,6 +53,6 @@ def test_refunds_map_status_synonyms_and_flag_missing_line(spark):
         ("R1", "O1", "L1", "tmall", m("9.99"), "CNY", "wrong_size", "success", ts("2024-02-29T16:10:00"),
          d("2024-03-01"), "E1", []),
         ("R2", "O1", None, "tmall", m("-1.00"), "CNY", None, "lost", None, None, "E2",
-         ["missing:line_id", "unknown_enum:status", "cast:refunded_at"]),
+         ["missing:line_id", "unknown_enum:status 'lost'", "cast:refunded_at 'not a time'"]),  # src event_at
     ])
     assert_df_equality(actual.drop("_raw"), exp, ignore_nullable=True, ignore_row_order=True)

@@ -62,10 +62,11 @@ def test_orders_are_typed_conformed_and_pii_safe(spark):
          h("88 wensan road apartment 5"), h("+8613800138000"), "mobile", "E1", "order_created", []),
         ("O2", "amazon_us", None, None, "USD", "cancelled", ts("2024-01-01T03:00:00"), d("2023-12-31"),
          ts("2024-01-01T03:00:00"), True, m("10.00"), m("15.01"), ts("2024-01-10T05:00:00"), None,
-         "US", None, None, None, h("+12125550100"), None, "E2", "order_cancelled", ["cast:shipping_fee_amount"]),
+         "US", None, None, None, h("+12125550100"), None, "E2", "order_cancelled",
+         ["cast:shipping_fee_amount 'free'"]),  # delivered as shipping_fee
         (None, "tmall", None, None, "CNY", "on_hold", ts("2024-01-03T00:00:00"), d("2024-01-03"),
          ts("2024-01-03T00:00:00"), False, None, None, None, m("0.00"), None, None, None, None, None, None,
-         "E3", "order_paid", ["missing:order_id", "unknown_enum:order_status", "malformed:lines"]),
+         "E3", "order_paid", ["missing:order_id", "unknown_enum:order_status 'on_hold'", "malformed:lines"]),
         (None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None,
          None, None, None, None, None, ["corrupt_record"]),
     ])
@@ -93,7 +94,7 @@ def test_order_lines_explode_with_line_amount_and_keep_bad_events_as_one_row(spa
         ("O1", "L1", "tmall", "P1", "S1", 2, m("50.00"), m("5.00"), m("95.00"), "CNY",
          ts("2024-01-01T17:30:00"), []),
         ("O1", "L2", "tmall", "P2", "S2", None, m("19.90"), m("0.00"), None, "CNY",
-         ts("2024-01-01T17:30:00"), ["cast:quantity"]),
+         ts("2024-01-01T17:30:00"), ["cast:quantity '1.5'"]),  # delivered inside lines[]
         (None, None, "tmall", None, None, None, None, None, None, "CNY", ts("2024-01-03T00:00:00"),
          ["malformed:lines", "missing:order_id", "missing:line_id", "missing:quantity",
           "missing:unit_price_amount", "missing:item_discount_amount"]),
@@ -109,7 +110,7 @@ def test_order_discounts_explode_with_trimmed_line_ids_and_tagged_unknown_type(s
     exp = expected(spark, ORDER_DISCOUNTS_SCHEMA, [
         ("O1", "PR1", "threshold", m("10.00"), ["L1", "L2"], "CNY", ts("2024-01-01T17:30:00"), []),
         ("O1", "PR2", "flash_sale", None, ["L2"], "CNY", ts("2024-01-01T17:30:00"),
-         ["unknown_enum:discount_type", "cast:discount_amount"]),
+         ["unknown_enum:discount_type 'flash_sale'", "cast:discount_amount 'x'"]),
         ("O5", None, None, None, None, "CNY", ts("2024-01-04T00:00:00"),
          ["malformed:order_discounts", "missing:promotion_id", "missing:discount_type", "missing:discount_amount"]),
         (None, None, None, None, None, None, None, ["corrupt_record"]),

@@ -10,6 +10,10 @@ Error names in ``_errors``: ``corrupt_record``, ``missing:<col>`` (required valu
 ``invalid:<col>`` (castable but not a valid value, e.g. a currency that is no ISO 4217 code),
 ``malformed:<col>`` (a nested JSON array that cannot be parsed), ``unknown:<col>`` (a descriptive attribute,
 ``DESCRIPTIVE``, that could not be conformed: set to null and the row kept — a warning, not a quarantine).
+A name of a value that was delivered but not accepted carries that value as delivered, quoted and cut at
+``VALUE_CHARS``: ``invalid:ship_country 'European Community'``, ``cast:quantity 'two'`` — whatever the bronze
+field was called (``Field.src``), so a reason never depends on the silver name matching the delivered one.
+PII fields (``Field.pii``) never quote their value. ``error_code`` gives the name without the value.
 """
 
 from __future__ import annotations
@@ -42,6 +46,14 @@ DESCRIPTIVE = frozenset({
     "ship_city", "device", "device_type", "channel", "gender",
 })
 UNKNOWN_PREFIX = "unknown:"
+VALUE_CHARS = 80  # a delivered value quoted in an error is cut here (a 5 MB line stays out of the reasons)
+
+UNKNOWN_ATTRIBUTES = "unknown_attributes"
+UNKNOWN_ATTRIBUTES_TYPE = T.ArrayType(T.StructType([
+    T.StructField("attribute", T.StringType(), True), T.StructField("delivered_value", T.StringType(), True),
+]))
+"""The published flag of a row whose descriptive attributes were left unknown: one element per attribute,
+with the value as delivered (null: none left unknown)."""
 
 
 class BronzeSchemaError(ValueError):
@@ -232,6 +244,7 @@ class Field:
     allowed: tuple[str, ...] | None = None          # enum values; others → unknown_enum:<name>
     valid: Callable[[Column], Column] | None = None  # predicate on the parsed value; false → invalid:<name>
     required: bool | None = None                    # default: the schema column is not nullable
+    pii: bool = False                               # raw PII (phone, address): never quoted in an error
 
     @property
     def source(self) -> str:
@@ -284,10 +297,23 @@ def with_errors(df: DataFrame, *pairs: tuple[Column, str | Column]) -> DataFrame
     return df.withColumn("_errors", F.concat(F.col("_errors"), errors_if(*pairs)))
 
 
+def error_code(error: Column) -> Column:
+    """``invalid:ship_country 'European Community'`` -> ``invalid:ship_country`` (the name without the value)."""
+    return F.split(error, " ", 2).getItem(0)
+
+
+def _with_value(name: str, raw: Column, *, pii: bool) -> Column | str:
+    """The error ``name`` followed by the delivered value, quoted (PII: the name alone)."""
+    if pii:
+        return name
+    return F.concat(F.lit(f"{name} '"), F.substring(raw.cast(T.StringType()), 1, VALUE_CHARS), F.lit("'"))
+
+
 def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType) -> DataFrame:
-    """Add each field's typed column (replacing a bronze column of the same name) and tag failures."""
+    """Add each field's typed column (replacing a bronze column of the same name) and tag failures, each
+    with the value as delivered in the field's source column (``cast:quantity 'two'``)."""
     values: dict[str, Column] = {}
-    checks: list[tuple[Column, str]] = []
+    checks: list[tuple[Column, str | Column]] = []
     for f in fields:
         raw = F.col(f.source)
         value = f.parse(raw)
@@ -307,12 +333,32 @@ def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType)
             # unknown:<col> (a warning), and the row - its money - is kept
             unconformable = reduce(lambda a, b: a | b, [F.coalesce(c, F.lit(False)) for c, _ in bad])
             values[f.name] = F.when(~unconformable, value)
-            checks.append((unconformable, f"{UNKNOWN_PREFIX}{f.name}"))
+            checks.append((unconformable, _with_value(f"{UNKNOWN_PREFIX}{f.name}", raw, pii=f.pii)))
         else:
-            checks += bad
+            checks += [(c, _with_value(name, raw, pii=f.pii)) for c, name in bad]
     kept = [F.col(c) for c in df.columns if c not in values and c != "_errors"]
     new_errors = F.concat(F.col("_errors"), errors_if(*checks))
     return df.select(*kept, *[v.alias(n) for n, v in values.items()], new_errors.alias("_errors"))
+
+
+def has_descriptive(schema: T.StructType) -> bool:
+    """Whether rows of ``schema`` can have a descriptive attribute left unknown (and so carry the flag)."""
+    return any(f.name in DESCRIPTIVE and f.nullable for f in schema.fields)
+
+
+def with_unknown_attributes(df: DataFrame) -> DataFrame:
+    """Add ``unknown_attributes`` from ``_errors``: each ``unknown:<col> '<value>'`` as (attribute, delivered
+    value); null when the row left no attribute unknown. The published flag of a kept row (docs/contracts.md)."""
+    unknown = F.filter(F.col("_errors"), lambda e: e.startswith(UNKNOWN_PREFIX))
+
+    def element(e: Column) -> Column:
+        return F.struct(
+            F.regexp_extract(e, r"^unknown:([^ ]+)", 1).alias("attribute"),
+            F.nullif(F.regexp_extract(e, r"(?s)^unknown:[^ ]+ '(.*)'$", 1), F.lit("")).alias("delivered_value"),
+        )
+
+    flag = F.when(F.size(unknown) > 0, F.transform(unknown, element)).cast(UNKNOWN_ATTRIBUTES_TYPE)
+    return df.withColumn(UNKNOWN_ATTRIBUTES, flag)
 
 
 def finish(df: DataFrame, schema: T.StructType) -> DataFrame:

@@ -45,8 +45,8 @@ def conform_customers(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
         Field("birth_year", integer),
         Field("country", country, valid=is_country_code),
         Field("province", text), Field("city", text),
-        Field("phone_hash", lambda c: phone_hash(c, raw_country, ctx.pii_key), src="phone"),
-        Field("address_hash", lambda c: address_hash(c, ctx.pii_key), src="address"),
+        Field("phone_hash", lambda c: phone_hash(c, raw_country, ctx.pii_key), src="phone", pii=True),
+        Field("address_hash", lambda c: address_hash(c, ctx.pii_key), src="address", pii=True),
         Field("registered_at", timestamp),
         Field("updated_at", timestamp),
     ]

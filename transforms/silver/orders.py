@@ -122,9 +122,9 @@ def conform_orders(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
         Field("ship_province", text),
         Field("ship_city", text),
         Field("device_type", lower),
-        Field("ship_address_hash", lambda c: address_hash(c, ctx.pii_key), src="ship_address"),
+        Field("ship_address_hash", lambda c: address_hash(c, ctx.pii_key), src="ship_address", pii=True),
         Field("ship_phone_hash", lambda c: phone_hash(c, country(F.col("ship_country")), ctx.pii_key),
-              src="ship_phone", required=False),
+              src="ship_phone", required=False, pii=True),
     ]
     df = with_fields(df, fields, schema=ORDERS_SCHEMA)
     df = with_errors(

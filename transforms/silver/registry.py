@@ -26,7 +26,12 @@ from brandlake.transforms.silver import (
     logistics,
     orders,
 )
-from brandlake.transforms.silver.common import ConformContext
+from brandlake.transforms.silver.common import (
+    UNKNOWN_ATTRIBUTES,
+    UNKNOWN_ATTRIBUTES_TYPE,
+    ConformContext,
+    has_descriptive,
+)
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
@@ -59,13 +64,15 @@ def _t(name, bronze, keys, version_col, schema, conform, grain, resolve=None, *,
 
 def published_schema(spec) -> T.StructType:
     """The silver table as stored: ``spec.schema`` plus, for a table with money columns, one
-    ``<column>_rpt`` DECIMAL(18,2) per money column and ``reporting_currency`` (SilverTable-shaped specs
-    without ``money`` are stored as their schema)."""
-    money = getattr(spec, "money", ())
-    if not money:
-        return spec.schema
-    extra = [T.StructField(f"{c}_rpt", MONEY, True) for c in money]
-    return T.StructType([*spec.schema.fields, *extra, T.StructField("reporting_currency", T.StringType(), True)])
+    ``<column>_rpt`` DECIMAL(18,2) per money column and ``reporting_currency``, and, for a table with
+    descriptive attributes (``common.DESCRIPTIVE``), the flag ``unknown_attributes`` (the attributes a row
+    left unknown, with the values delivered). Other SilverTable-shaped specs are stored as their schema."""
+    extra = [T.StructField(f"{c}_rpt", MONEY, True) for c in getattr(spec, "money", ())]
+    if extra:
+        extra.append(T.StructField("reporting_currency", T.StringType(), True))
+    if has_descriptive(spec.schema):
+        extra.append(T.StructField(UNKNOWN_ATTRIBUTES, UNKNOWN_ATTRIBUTES_TYPE, True))
+    return T.StructType([*spec.schema.fields, *extra]) if extra else spec.schema
 
 
 SILVER_TABLES: dict[str, SilverTable] = {t.name: t for t in [
