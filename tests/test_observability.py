@@ -90,6 +90,8 @@ def test_spark_submit_settings_are_kept_and_only_utc_and_ansi_are_enforced(caplo
         # everything else spark-submit set stays as it set it (not in this dict, so the builder keeps it)
         "spark.sql.adaptive.enabled": "false",
         "spark.databricks.delta.snapshotPartitions": "1",
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2",
         "spark.default.parallelism": "2",
         "spark.driver.host": "127.0.0.1",

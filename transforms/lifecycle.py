@@ -197,15 +197,17 @@ def to_product_alerts(
     for metric, (num, den) in metric_parts.items():
         m = lifecycle.select("product_id", "brand_id", "category", "month",
                              F.col(num).alias("numerator"), F.col(den).alias("denominator"))
-        own = (F.sum("numerator").over(w_hist) / F.sum("denominator").over(w_hist))
-        cat = m.groupBy("category", "month").agg((F.sum("numerator") / F.sum("denominator")).alias("cat_rate"))
+        # try_divide: a month or category with no lines has no rate (null), never a division error
+        own = F.try_divide(F.sum("numerator").over(w_hist), F.sum("denominator").over(w_hist))
+        cat = m.groupBy("category", "month").agg(
+            F.try_divide(F.sum("numerator"), F.sum("denominator")).alias("cat_rate"))
         m = m.withColumn("own_rate", F.when(F.sum("denominator").over(w_hist) >= min_volume, own)) \
             .join(cat, ["category", "month"], "left").withColumn("metric", F.lit(metric))
         m = m.select("*", F.explode(F.array(
             F.struct(F.lit("own_history").alias("against"), F.col("own_rate").alias("baseline")),
             F.struct(F.lit("category").alias("against"), F.col("cat_rate").alias("baseline")),
         )).alias("b"))
-        value = F.col("numerator") / F.col("denominator")
+        value = F.try_divide(F.col("numerator"), F.col("denominator"))
         m = m.where((F.col("denominator") >= min_volume) & F.col("b.baseline").isNotNull()
                     & (value >= F.col("b.baseline") + min_increase) & (value >= F.col("b.baseline") * ratio))
         frames.append(m.select("product_id", "brand_id", "category", "month", "metric", F.col("b.against")
