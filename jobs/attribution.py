@@ -14,7 +14,6 @@ import logging
 
 from brandlake.models.attribution import CONVERSION, markov_credit
 from brandlake.transforms import marketing as mk
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -22,9 +21,6 @@ from brandlake.runtime import JobContext
 log = logging.getLogger(__name__)
 
 CHANNEL_ATTRIBUTION = "channel_attribution"
-_CREDITS = T.StructType([T.StructField("brand_id", T.StringType()), T.StructField("month", T.DateType()),
-                         T.StructField("model", T.StringType()), T.StructField("channel", T.StringType()),
-                         T.StructField("conversions", T.DoubleType())])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +54,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
                                     accounts=tables.read(spark, needs["identity_accounts"]),
                                     products=tables.read(spark, needs["products"]))
     journeys = mk.to_journeys(sessions).persist()
-    markov = spark.createDataFrame(markov_rows(mk.to_transition_counts(journeys).collect()), _CREDITS)
+    markov = spark.createDataFrame(markov_rows(mk.to_transition_counts(journeys).collect()), mk.MARKOV_CREDITS)
     result = mk.to_heuristic_attribution(journeys).unionByName(mk.with_shares(markov))
     path = f"{cfg.lake.gold}/{CHANNEL_ATTRIBUTION}"
     tables.overwrite(result, path, partition_by=("brand_id",))

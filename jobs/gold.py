@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import logging
 
+from brandlake.transforms.changes import GOLD_STATE
 from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle
 from brandlake.transforms.sales import to_sales_daily
 from brandlake.transforms.schemas import (
@@ -25,7 +26,6 @@ from brandlake.transforms.schemas import (
 from brandlake.transforms.settlement import find_orphan_orders, reconcile, settle_order_lines
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -46,11 +46,6 @@ SILVER_INPUTS: dict[str, tuple[str, ...]] = {
 SETTLEMENT, SALES_DAILY, MISMATCHES, STATE = (
     "order_line_settlement", "sales_daily", "settlement_mismatches", "_gold_state",
 )
-STATE_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
-    T.StructField("as_of", T.TimestampType(), True), T.StructField("run_id", T.StringType(), True),
-])
-"""One row per silver table: the Delta version the last successful gold run processed."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -175,7 +170,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
 
     state_rows = [(name, int(v), as_of, ctx.summary.run_id) for name, v in sorted(versions.items())]
-    tables.overwrite(spark.createDataFrame(state_rows, STATE_SCHEMA), gold_paths[STATE])
+    tables.overwrite(spark.createDataFrame(state_rows, GOLD_STATE), gold_paths[STATE])
 
     ctx.summary.add_counts(SETTLEMENT, rows_written=lines_written)
     ctx.summary.add_counts(MISMATCHES, rows_written=n_mismatches)

@@ -16,7 +16,7 @@ import argparse
 import datetime as dt
 import logging
 
-from brandlake.transforms.changes import changed_keys
+from brandlake.transforms.changes import MARTS_STATE, changed_keys
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
     PERIOD_COLUMNS,
@@ -29,7 +29,6 @@ from brandlake.transforms.silver.registry import SILVER_TABLES, published_schema
 from brandlake.transforms.tracking import to_logistics_exceptions, to_parcel_tracking
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -46,11 +45,6 @@ KEYS = {"orders": ("order_id",), "payments": ("payment_id",), "returns": ("retur
         "reviews": ("review_id",), "clickstream": ("event_id",), "tracking_events": ("event_id",),
         "order_line_settlement": ("order_id", "line_id")}
 TRACKING, EXCEPTIONS, STATE = "parcel_tracking", "logistics_exceptions", "_marts_state"
-STATE_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
-    T.StructField("run_id", T.StringType(), True),
-])
-"""One row per input table: the Delta version the last successful marts run processed."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -261,7 +255,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     sale_events.unpersist()
 
     state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted(versions.items())]
-    tables.overwrite(spark.createDataFrame(state_rows, STATE_SCHEMA), state_path)
+    tables.overwrite(spark.createDataFrame(state_rows, MARTS_STATE), state_path)
     ctx.summary.add_counts(EXCEPTIONS, rows_written=n_exceptions)
     ctx.summary.details["marts"] = {
         "mode": "incremental" if incremental else "full", "input_versions": versions,

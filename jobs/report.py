@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 from brandlake.transforms.marts.build import MARTS
-from brandlake.transforms.marts.report_data import sections_for_tier, to_report_sections
+from brandlake.transforms.marts.report_data import REPORT_DELIVERIES, sections_for_tier, to_report_sections
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.errors import UsageError
@@ -30,13 +29,6 @@ from brandlake.runtime import JobContext
 log = logging.getLogger(__name__)
 
 DELIVERIES = "report_deliveries"
-REPORT_DELIVERIES = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
-    ("brand_id", T.StringType(), False), ("period_key", T.StringType(), False), ("tier", T.StringType(), False),
-    ("sections", T.ArrayType(T.StringType(), False), False), ("language", T.StringType(), False),
-    ("html_path", T.StringType(), False), ("html_sha256", T.StringType(), False), ("run_id", T.StringType(), False),
-    ("delivered_at", T.TimestampType(), False),
-]])
-"""One row per delivered report (brand × period × run): tier, sections, language, file and its SHA-256."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -19,9 +19,9 @@ import logging
 import mlflow
 from brandlake.models import registry, tracking, validation
 from brandlake.models import returns as rr
+from brandlake.transforms.returns import RETURN_RISK
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -31,16 +31,6 @@ log = logging.getLogger(__name__)
 RULES = (validation.Rule("test.auc_loss"), validation.Rule("test.brier"))
 OPEN_STATUSES = ("created", "paid", "shipped")
 
-RETURN_RISK = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
-    ("order_id", T.StringType(), False), ("line_id", T.StringType(), False), ("product_id", T.StringType(), True),
-    ("customer_id", T.StringType(), True), ("stage", T.StringType(), False), ("predict_at", T.TimestampType(), True),
-    ("probability_return", T.DoubleType(), False), ("threshold", T.DoubleType(), False),
-    ("is_flagged", T.BooleanType(), False), ("model_version", T.StringType(), False),
-    ("scored_at", T.TimestampType(), False),
-]])
-"""Gold `return_risk`. One row per open order line: the probability it will be returned by the champion
-model of its stage (`order` before pickup, `shipment` after), the cost-matrix threshold and whether the
-line is flagged for action (probability ≥ threshold)."""
 
 
 def model_name(ctx: JobContext, stage: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pandas as pd
 from brandlake.models import registry, tracking
 from brandlake.transforms.text_signals import (
+    PREDICTION,
     REVIEW_SCORES,
     review_topics,
     sentiment_score,
@@ -19,15 +20,11 @@ from brandlake.transforms.text_signals import (
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
-
-PREDICTION = T.StructType([T.StructField("id", T.StringType()), T.StructField("label", T.StringType()),
-                           T.StructField("confidence", T.DoubleType())])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

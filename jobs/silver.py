@@ -54,14 +54,6 @@ class AccountingError(RuntimeError):
     """A batch's rows do not add up (e.g. a corrupt bronze row that silver did not quarantine)."""
 
 
-DQ_REASONS = T.StructType([
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("table_name", T.StringType(), False),
-    T.StructField("outcome", T.StringType(), False),   # quarantine | warn
-    T.StructField("reason", T.StringType(), False),    # invalid:ship_country, corrupt_record, unique_grain, ...
-    T.StructField("row_count", T.LongType(), False),
-])
-"""dq_reasons: one row per run × silver table × outcome × reason (dq_results' companion, per column)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -278,6 +270,7 @@ def _record_results(ctx: JobContext, table: str, results: Sequence, totals: dict
 def _record_reasons(ctx: JobContext, table: str, reasons: Mapping[str, Mapping[str, int]],
                     totals: dict[tuple[str, str], int], now: dt.datetime) -> None:
     """This run's rows per reason (cumulative over its micro-batches) → ``dq_reasons`` and the run summary."""
+    from brandlake.expectations.gate import DQ_REASONS
     for outcome, counts in reasons.items():
         for reason, n in counts.items():
             totals[(outcome, reason)] = totals.get((outcome, reason), 0) + n

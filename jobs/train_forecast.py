@@ -19,7 +19,7 @@ from brandlake.models import forecast as fm
 from brandlake.models import registry, tracking, validation
 from brandlake.models.forecast_validation import RULES, validation_metrics
 from brandlake.models.statistical import STAT_FORECAST_COLUMNS, fit_predict_group
-from brandlake.transforms.forecast import to_demand_panel, to_presale_lines, to_sale_calendar
+from brandlake.transforms.forecast import STAT_FORECASTS, to_demand_panel, to_presale_lines, to_sale_calendar
 from brandlake.transforms.forecast_tables import (
     FORECAST_BACKTEST,
     FORECAST_SERIES_STATUS,
@@ -27,7 +27,6 @@ from brandlake.transforms.forecast_tables import (
     to_series_status_rows,
 )
 from pyspark.sql import DataFrame
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -36,11 +35,6 @@ log = logging.getLogger(__name__)
 
 GOLD_INPUTS = ("sales_daily",)
 SILVER_INPUTS = ("products", "platforms", "promotions", "orders", "order_lines", "payments")
-STAT_SCHEMA = T.StructType([
-    T.StructField("series_id", T.StringType()), T.StructField("origin", T.TimestampType()),
-    T.StructField("ds", T.TimestampType()), T.StructField("yhat_stat", T.DoubleType()),
-    T.StructField("method", T.StringType()), T.StructField("status", T.StringType()),
-])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -82,7 +76,7 @@ def stat_forecasts(ctx: JobContext, demand: DataFrame, origins: list[pd.Timestam
     f = ctx.cfg.forecast
     fn = functools.partial(fit_predict_group, origins=origins, horizon=f.horizon, season_length=f.season_length,
                            min_history_days=f.min_history_days, min_nonzero_days=f.min_nonzero_days)
-    out = demand.select("series_id", "ds", "units").groupBy("series_id").applyInPandas(fn, STAT_SCHEMA).toPandas()
+    out = demand.select("series_id", "ds", "units").groupBy("series_id").applyInPandas(fn, STAT_FORECASTS).toPandas()
     return out[list(STAT_FORECAST_COLUMNS)]
 
 

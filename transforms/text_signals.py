@@ -122,3 +122,8 @@ def to_cs_signals(chats: DataFrame, *, lines: DataFrame, complaint_intents: Sequ
            .fillna(0, subset=["lines"])
            .withColumn("complaint_rate", F.when(F.col("lines") > 0, F.col("complaint_chats") / F.col("lines"))))
     return out.select(*[F.col(f.name).cast(f.dataType) for f in CS_SIGNALS.fields])
+
+
+PREDICTION = T.StructType([T.StructField("id", T.StringType()), T.StructField("label", T.StringType()),
+                           T.StructField("confidence", T.DoubleType())])
+"""One row per scored text (review or chat, by ``id``): the text model's label and its confidence."""
