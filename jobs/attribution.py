@@ -14,6 +14,7 @@ import logging
 
 from brandlake.models.attribution import CONVERSION, markov_credit
 from brandlake.transforms import marketing as mk
+from brandlake.transforms.gold_tables import gold_path
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -44,19 +45,16 @@ def markov_rows(transitions: list) -> list[tuple]:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    needs = {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
-             "identity_accounts": f"{cfg.lake.gold}/identity_accounts"}
-    for name, path in needs.items():
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"channel-attribution needs {name} at {path}; run `brandlake silver` / "
-                                            "`brandlake identity` first")
-    sessions = mk.to_brand_sessions(tables.read(spark, needs["clickstream"]),
-                                    accounts=tables.read(spark, needs["identity_accounts"]),
-                                    products=tables.read(spark, needs["products"]))
+    inputs = tables.read_required(
+        spark, {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
+                "identity_accounts": gold_path(cfg.lake.gold, "identity_accounts")},
+        command="channel-attribution", hint="run `brandlake silver` and `brandlake identity` first")
+    sessions = mk.to_brand_sessions(inputs["clickstream"], accounts=inputs["identity_accounts"],
+                                    products=inputs["products"])
     journeys = mk.to_journeys(sessions).persist()
     markov = spark.createDataFrame(markov_rows(mk.to_transition_counts(journeys).collect()), mk.MARKOV_CREDITS)
     result = mk.to_heuristic_attribution(journeys).unionByName(mk.with_shares(markov))
-    path = f"{cfg.lake.gold}/{CHANNEL_ATTRIBUTION}"
+    path = gold_path(cfg.lake.gold, CHANNEL_ATTRIBUTION)
     tables.overwrite(result, path, partition_by=("brand_id",))
     journeys.unpersist()
     rows = tables.read(spark, path).count()

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 
 from brandlake.transforms.changes import GOLD_STATE
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle
 from brandlake.transforms.sales import to_sales_daily
 from brandlake.transforms.schemas import (
@@ -57,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _paths(ctx: JobContext) -> tuple[dict[str, str], dict[str, str]]:
     silver = {name: f"{ctx.cfg.lake.silver}/{name}" for name in SILVER_INPUTS}
-    gold = {name: f"{ctx.cfg.lake.gold}/{name}" for name in (SETTLEMENT, SALES_DAILY, MISMATCHES, STATE)}
+    gold = {name: gold_path(ctx.cfg.lake.gold, name) for name in (SETTLEMENT, SALES_DAILY, MISMATCHES, STATE)}
     return silver, gold
 
 
@@ -90,12 +91,7 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     silver_paths, gold_paths = _paths(ctx)
-    versions = {}
-    for name, path in silver_paths.items():
-        version = tables.latest_version(spark, path)
-        if version is None:
-            raise tables.TableNotFoundError(f"gold needs silver table {name!r} at {path}; run `brandlake silver` first")
-        versions[name] = version
+    versions = tables.required_versions(spark, silver_paths, command="gold", hint="run `brandlake silver` first")
     silver = {n: _read_pinned(spark, n, silver_paths[n], versions[n]) for n in SILVER_INPUTS}
     as_of = args.as_of or _event_watermark(silver) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     state = _read_state(spark, gold_paths[STATE])

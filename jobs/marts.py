@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 
 from brandlake.transforms.changes import MARTS_STATE, changed_keys
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
     PERIOD_COLUMNS,
@@ -55,12 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _input_paths(ctx: JobContext) -> dict[str, str]:
     out = {n: f"{ctx.cfg.lake.silver}/{n}" for n in SILVER_INPUTS}
-    out.update({n: f"{ctx.cfg.lake.gold}/{n}" for n in GOLD_INPUTS})
+    out.update({n: gold_path(ctx.cfg.lake.gold, n) for n in GOLD_INPUTS})
     return out
-
-
-def gold_path(ctx: JobContext, name: str) -> str:
-    return f"{ctx.cfg.lake.gold}/{name}"
 
 
 def _read_input(spark: SparkSession, name: str, path: str, version: int) -> DataFrame:
@@ -128,7 +125,7 @@ def _touched_periods(touched_dates: DataFrame, sale_events: DataFrame, all_dates
 def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     spark, cfg = ctx.spark, ctx.cfg
     events = inputs["tracking_events"]
-    path = gold_path(ctx, TRACKING)
+    path = gold_path(ctx.cfg.lake.gold, TRACKING)
     build = lambda ev: to_parcel_tracking(ev, orders=inputs["orders"], warehouses=inputs["warehouses"],  # noqa: E731
                                           promise_days=cfg.tracking.promise_days)
     changed_tracking = state.get("tracking_events") != inputs["_versions"]["tracking_events"]
@@ -145,28 +142,27 @@ def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     if as_of is None:
         as_of = tracking.agg(F.max("last_scan_at")).first()[0] or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     exceptions = to_logistics_exceptions(tracking, as_of=as_of, stuck_hours=cfg.tracking.stuck_hours)
-    tables.overwrite(exceptions, gold_path(ctx, EXCEPTIONS))
-    return tables.read(spark, gold_path(ctx, EXCEPTIONS)).count()
+    tables.overwrite(exceptions, gold_path(ctx.cfg.lake.gold, EXCEPTIONS))
+    return tables.read(spark, gold_path(ctx.cfg.lake.gold, EXCEPTIONS)).count()
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     k, m = cfg.reports.k_min_buyers, cfg.reports.m_min_brands
     paths = _input_paths(ctx)
+    required = tables.required_versions(spark, {n: paths[n] for n in REQUIRED}, command="marts",
+                                        hint="run `brandlake silver` and `brandlake gold` first")
     versions: dict[str, int] = {}
     for name, path in paths.items():
-        v = tables.latest_version(spark, path)
-        if v is None and name in REQUIRED:
-            raise tables.TableNotFoundError(
-                f"marts need table {name!r} at {path}; run `brandlake silver` and `brandlake gold` first")
+        v = required[name] if name in required else tables.latest_version(spark, path)
         versions[name] = MISSING if v is None else v
     absent = sorted(n for n, v in versions.items() if v == MISSING)
     if absent:
         log.warning("marts: no %s table; the report sections built from it will say so", ", ".join(absent))
-    state_path = gold_path(ctx, STATE)
+    state_path = gold_path(ctx.cfg.lake.gold, STATE)
     state = _read_state(spark, state_path)
     outputs = [TRACKING, EXCEPTIONS, *M.MARTS]
-    have_all = all(tables.exists(spark, gold_path(ctx, n)) for n in outputs)
+    have_all = all(tables.exists(spark, gold_path(ctx.cfg.lake.gold, n)) for n in outputs)
     if not args.full and have_all and state == versions:
         log.info("marts: no input changed since the last run; nothing written")
         ctx.summary.details["marts"] = {"mode": "unchanged", "input_versions": versions}
@@ -218,7 +214,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     results: dict[str, DataFrame] = {
         "mart_sales_trend": M.to_sales_trend(periodic, k=k),
         "mart_order_time": M.to_order_time(periodic, k=k),
-        "mart_delivery_regions": M.to_delivery_regions(periodic, tracking=tables.read(spark, gold_path(ctx, TRACKING)),
+        "mart_delivery_regions": M.to_delivery_regions(periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)),
                                                        k=k),
         "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=lines), k=k),
         "mart_repurchase": repurchase,
@@ -233,14 +229,14 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
     def benchmarks() -> DataFrame:
         # from the marts just written: no second computation of the brand marts
-        read = {n: tables.read(spark, gold_path(ctx, n)) for n in
+        read = {n: tables.read(spark, gold_path(ctx.cfg.lake.gold, n)) for n in
                 ("mart_sales_trend", "mart_funnel", "mart_repurchase", "mart_products")}
         return M.to_benchmarks(read["mart_sales_trend"], read["mart_funnel"], read["mart_repurchase"],
                                read["mart_products"], tiers=tiers, m=m)
 
     for name, df in [*results.items(), ("mart_benchmarks", None)]:
         df = benchmarks() if df is None else df
-        path = gold_path(ctx, name)
+        path = gold_path(ctx.cfg.lake.gold, name)
         whole = name in ("mart_repurchase", "mart_cohort_retention") or touched is None
         if whole:
             tables.overwrite(df, path)

@@ -18,6 +18,7 @@ import re
 import time
 from pathlib import Path
 
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts.build import MARTS
 from brandlake.transforms.marts.report_data import REPORT_DELIVERIES, sections_for_tier, to_report_sections
 from pyspark.sql import functions as F
@@ -60,12 +61,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     from brandlake.report import render_html
 
     spark, cfg = ctx.spark, ctx.cfg
-    marts = {}
-    for name in MARTS:
-        path = f"{cfg.lake.gold}/{name}"
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"no mart {name!r} at {path}; run `brandlake marts` first")
-        marts[name] = tables.read(spark, path)
+    marts = tables.read_required(spark, {name: gold_path(cfg.lake.gold, name) for name in MARTS}, command="report",
+                                 hint="run `brandlake marts` first")
     trend = marts["mart_sales_trend"]
     period = args.period
     if period is None:
@@ -119,7 +116,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         log.info("report: %s %s (%s, %s) -> %s in %.1f s", brand_id, period, tier, language, html_path,
                  timings[brand_id])
     if deliveries:
-        tables.merge_upsert(spark.createDataFrame(deliveries, REPORT_DELIVERIES), f"{cfg.lake.gold}/{DELIVERIES}",
+        tables.merge_upsert(spark.createDataFrame(deliveries, REPORT_DELIVERIES), gold_path(cfg.lake.gold, DELIVERIES),
                             keys=("brand_id", "period_key", "run_id"))
     ctx.summary.add_counts(DELIVERIES, rows_written=len(deliveries))
     ctx.summary.details["report"] = {"period": period, "brands": len(deliveries), "out": str(out_root),

@@ -19,6 +19,7 @@ import logging
 import mlflow
 from brandlake.models import registry, tracking, validation
 from brandlake.models import returns as rr
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.returns import RETURN_RISK
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -47,7 +48,7 @@ def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
     silver = {n: tables.read(spark, f"{lake.silver}/{n}")
               for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
     return {
-        "lines": tables.read(spark, f"{lake.gold}/order_line_settlement"),
+        "lines": tables.read(spark, gold_path(lake.gold, "order_line_settlement")),
         "orders": silver["orders"], "products": silver["products"], "shops": silver["shops"],
         "returns": silver["returns"], "reviews": silver["reviews"],
         "pickups": silver["tracking_events"].where(F.col("scan_type") == "pickup")
@@ -135,7 +136,7 @@ def train(ctx: JobContext, args: argparse.Namespace) -> None:
     inputs = read_inputs(ctx)
     spark, lake = ctx.spark, ctx.cfg.lake
     used = [tracking.TrainingTable(n, p, tables.latest_version(spark, p)) for n, p in [
-        ("order_line_settlement", f"{lake.gold}/order_line_settlement"),
+        ("order_line_settlement", gold_path(lake.gold, "order_line_settlement")),
         *[(n, f"{lake.silver}/{n}") for n in ("orders", "products", "shops", "returns", "reviews",
                                              "tracking_events")]]]
     stages = rr.STAGES if args.stage == "both" else (args.stage,)
@@ -175,7 +176,7 @@ def score(ctx: JobContext, args: argparse.Namespace) -> None:
         out = out.unionByName(p)
     out = out.select(*[F.col(f.name).cast(f.dataType) for f in RETURN_RISK.fields]).persist()
     scored_lines = out.count()
-    path = f"{cfg.lake.gold}/return_risk"
+    path = gold_path(cfg.lake.gold, "return_risk")
     tables.merge_upsert(out, path, keys=("order_id", "line_id"))
     out.unpersist()
     version, _, _ = tables.commit_metrics(spark, path)
