@@ -101,6 +101,14 @@ def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), ove
     w.save(path)
 
 
+def overwrite_counted(df: DataFrame, path: str, *, partition_by: Sequence[str] = ()) -> int:
+    """``overwrite``, returning the rows written, read from the commit's own metrics (numOutputRows), so a
+    job's accounting needs no second pass over ``df`` or the table."""
+    overwrite(df, path, partition_by=partition_by)
+    _, _, metrics = commit_metrics(df.sparkSession, path)
+    return metrics.get("numOutputRows", 0)
+
+
 def replace_where(df: DataFrame, path: str, condition: Column, *, partition_by: Sequence[str] = ()) -> None:
     """Replace exactly the rows matching ``condition`` (e.g. one partition) with ``df``, in one commit.
 

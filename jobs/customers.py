@@ -52,13 +52,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     min_size = cfg.customers.min_audience_size
     suppressed = members.where(F.col("audience_size") < min_size).select("brand_id", "audience").distinct().count()
 
-    tables.overwrite(profile, gold_path(cfg.lake.gold, PROFILE), partition_by=("brand_id",))
-    tables.overwrite(cu.to_vip_service_priority(profile, brand_accounts=brand_accounts),
-                     gold_path(cfg.lake.gold, VIP), partition_by=("brand_id",))
-    tables.overwrite(cu.to_campaign_audiences(members, brand_accounts=brand_accounts, min_size=min_size),
-                     gold_path(cfg.lake.gold, AUDIENCES), partition_by=("brand_id",))
-
-    counts = {name: tables.read(spark, gold_path(cfg.lake.gold, name)).count() for name in (PROFILE, VIP, AUDIENCES)}
+    outputs = {PROFILE: profile, VIP: cu.to_vip_service_priority(profile, brand_accounts=brand_accounts),
+               AUDIENCES: cu.to_campaign_audiences(members, brand_accounts=brand_accounts, min_size=min_size)}
+    counts = {name: tables.overwrite_counted(df, gold_path(cfg.lake.gold, name), partition_by=("brand_id",))
+              for name, df in outputs.items()}
     for name, n in counts.items():
         ctx.summary.add_counts(name, rows_written=n)
     ctx.summary.details["customers"] = {"as_of": as_of.isoformat(), "lines_without_person": unmatched,

@@ -14,7 +14,7 @@ import logging
 
 from brandlake.transforms.changes import GOLD_STATE
 from brandlake.transforms.gold_tables import gold_path
-from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle
+from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle, to_event_watermark
 from brandlake.transforms.sales import to_sales_daily
 from brandlake.transforms.schemas import (
     SILVER_FX_RATES,
@@ -72,16 +72,6 @@ def _read_pinned(spark: SparkSession, name: str, path: str, version: int) -> Dat
     return df.select(*columns)
 
 
-def _event_watermark(silver: dict[str, DataFrame]) -> dt.datetime | None:
-    row = (
-        silver["orders"].agg(F.max("updated_at").alias("t"))
-        .unionByName(silver["payments"].agg(F.max("paid_at").alias("t")))
-        .unionByName(silver["refunds"].agg(F.max("refunded_at").alias("t")))
-        .agg(F.max("t")).first()
-    )
-    return row[0]
-
-
 def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     if not tables.exists(spark, path):
         return {}
@@ -93,7 +83,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     silver_paths, gold_paths = _paths(ctx)
     versions = tables.required_versions(spark, silver_paths, command="gold", hint="run `brandlake silver` first")
     silver = {n: _read_pinned(spark, n, silver_paths[n], versions[n]) for n in SILVER_INPUTS}
-    as_of = args.as_of or _event_watermark(silver) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    as_of = (args.as_of
+             or to_event_watermark(silver["orders"], payments=silver["payments"], refunds=silver["refunds"]).first()[0]
+             or dt.datetime.now(dt.UTC).replace(tzinfo=None))
     state = _read_state(spark, gold_paths[STATE])
     incremental = (
         not args.full and tables.exists(spark, gold_paths[SETTLEMENT]) and tables.exists(spark, gold_paths[SALES_DAILY])
@@ -133,12 +125,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         fx_rates=inputs["fx_rates"], as_of=as_of, reporting_currency=cfg.silver.reporting_currency,
         rounding=s.rounding, unpaid_balance_rule=s.unpaid_balance_rule, balance_grace_days=s.balance_grace_days,
     ).persist()
-    lines_written = settlement.count()
     new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
+    # the write's own metrics count the lines settled: no extra pass over the settlement
     if incremental:
-        tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
+        lines_written = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id")).source_rows
     else:
-        tables.overwrite(settlement, gold_paths[SETTLEMENT])
+        lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
     settlement.unpersist()
     if touched is not None:
         touched.unpersist()
@@ -149,8 +141,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
         find_orphan_orders(silver["order_lines"], orders=silver["orders"])
     )
-    tables.overwrite(mismatches, gold_paths[MISMATCHES])
-    n_mismatches = tables.read(spark, gold_paths[MISMATCHES]).count()  # tiny table: cheap
+    n_mismatches = tables.overwrite_counted(mismatches, gold_paths[MISMATCHES])
     if n_mismatches:
         log.warning("gold: %d orders do not reconcile with payments - refunds; see %s", n_mismatches,
                     gold_paths[MISMATCHES])

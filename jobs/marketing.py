@@ -31,7 +31,6 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     lost = mk.to_lost_visitors(inputs["clickstream"], accounts=inputs["identity_accounts"],
                                products=inputs["products"])
     path = gold_path(cfg.lake.gold, LOST_VISITORS)
-    tables.overwrite(lost, path, partition_by=("brand_id",))
-    rows = tables.read(spark, path).count()
+    rows = tables.overwrite_counted(lost, path, partition_by=("brand_id",))
     ctx.summary.add_counts(LOST_VISITORS, rows_written=rows)
     log.info("lost-visitors: %d brand × visitor × product rows", rows)

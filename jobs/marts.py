@@ -20,11 +20,10 @@ from brandlake.transforms.changes import MARTS_STATE, changed_keys
 from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
-    PERIOD_COLUMNS,
-    previous_key,
+    to_periods_to_rebuild,
+    to_reference_keys,
     to_sale_events,
     with_periods,
-    year_ago_key,
 )
 from brandlake.transforms.silver.registry import SILVER_TABLES, published_schema
 from brandlake.transforms.tracking import to_logistics_exceptions, to_parcel_tracking
@@ -108,20 +107,6 @@ def _touched_order_dates(spark, paths, state, inputs) -> DataFrame:
     return out.distinct()
 
 
-def _touched_periods(touched_dates: DataFrame, sale_events: DataFrame, all_dates: DataFrame) -> list[str]:
-    """Period keys holding a touched date, plus every period whose previous or year-ago period is one."""
-    touched = with_periods(touched_dates, sale_events=sale_events).select("period_key").distinct()
-    keys = {r[0] for r in touched.collect()}
-    periods = with_periods(all_dates, sale_events=sale_events).select(*PERIOD_COLUMNS).distinct()
-    dependents = periods.select(
-        "period_key", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("p"),
-        year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("y"),
-    ).where(F.col("p").isin(*keys) | F.col("y").isin(*keys)) if keys else None
-    if dependents is not None:
-        keys |= {r[0] for r in dependents.select("period_key").collect()}
-    return sorted(keys)
-
-
 def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     spark, cfg = ctx.spark, ctx.cfg
     events = inputs["tracking_events"]
@@ -142,8 +127,7 @@ def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     if as_of is None:
         as_of = tracking.agg(F.max("last_scan_at")).first()[0] or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     exceptions = to_logistics_exceptions(tracking, as_of=as_of, stuck_hours=cfg.tracking.stuck_hours)
-    tables.overwrite(exceptions, gold_path(ctx.cfg.lake.gold, EXCEPTIONS))
-    return tables.read(spark, gold_path(ctx.cfg.lake.gold, EXCEPTIONS)).count()
+    return tables.overwrite_counted(exceptions, gold_path(ctx.cfg.lake.gold, EXCEPTIONS))
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
@@ -192,7 +176,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         else:
             all_dates = lines.select("platform_id", "order_date").unionByName(
                 sessions.select("platform_id", F.col("event_date").alias("order_date"))).distinct()
-            touched = _touched_periods(touched_dates, sale_events, all_dates)
+            touched = sorted(r[0] for r in to_periods_to_rebuild(touched_dates, all_dates=all_dates,
+                                                                 sale_events=sale_events).collect())
     log.info("marts: %s run; %s periods to rebuild", "incremental" if incremental else "full",
              len(touched) if touched is not None else "all")
 
@@ -200,8 +185,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     periodic_sessions = with_periods(sessions, sale_events=sale_events, date_col="event_date")
     if touched is not None:
         # comparisons read the previous and year-ago periods too, so only the output is restricted
-        periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(
-            *[r for r in _reference_keys(periodic, touched)]))
+        references = sorted(r[0] for r in to_reference_keys(periodic, touched=touched).collect())
+        periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(*references))
         periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*touched))
     periodic = periodic.persist()
     session_products = (inputs["clickstream"].where(F.col("event_type").isin("view", "cart"))
@@ -258,11 +243,3 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         "periods_rebuilt": touched if touched is not None else "all", "logistics_exceptions": n_exceptions,
     }
     log.info("marts: done (%s)", "incremental" if incremental else "full")
-
-
-def _reference_keys(periodic: DataFrame, touched: list[str]) -> list[str]:
-    """Previous and year-ago period keys of the touched periods (their values feed the comparisons)."""
-    refs = (periodic.where(F.col("period_key").isin(*touched)).select(*PERIOD_COLUMNS).distinct()
-            .select(previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("p"),
-                    year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("y")))
-    return sorted({v for r in refs.collect() for v in r if v is not None})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib
 
 from brandlake.transforms.gold_tables import GOLD_TABLES, gold_path
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from brandlake import tables
@@ -34,9 +34,13 @@ def assert_gold_schema(spark: SparkSession, gold_root: str, *names: str) -> None
     """Each gold table ``names`` under ``gold_root`` has the registered schema's columns, in order, with
     its types (nullability aside)."""
     for name in names:
-        written = tables.read(spark, gold_path(gold_root, name)).schema
-        expected = registered_schema(name)
-        got = [(f.name, _nullable(f.dataType).simpleString()) for f in written.fields]
-        want = [(f.name, _nullable(f.dataType).simpleString()) for f in expected.fields]
-        assert got == want, (f"gold table {name}: written schema differs from {GOLD_TABLES[name].schema}\n"
-                             f"written:    {got}\nregistered: {want}")
+        assert_registered_schema(tables.read(spark, gold_path(gold_root, name)), name)
+
+
+def assert_registered_schema(df: DataFrame, name: str) -> None:
+    """``df`` (a written table, or a transform's output that its job writes as it is) has gold table ``name``'s
+    registered columns, in order, and types."""
+    got = [(f.name, _nullable(f.dataType).simpleString()) for f in df.schema.fields]
+    want = [(f.name, _nullable(f.dataType).simpleString()) for f in registered_schema(name).fields]
+    assert got == want, (f"gold table {name}: schema differs from {GOLD_TABLES[name].schema}\n"
+                         f"actual:     {got}\nregistered: {want}")
