@@ -128,7 +128,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
     # the write's own metrics count the lines settled: no extra pass over the settlement
     if incremental:
-        lines_written = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id")).source_rows
+        merged = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
+        lines_written = merged.source_rows
     else:
         lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
     settlement.unpersist()

@@ -199,8 +199,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     results: dict[str, DataFrame] = {
         "mart_sales_trend": M.to_sales_trend(periodic, k=k),
         "mart_order_time": M.to_order_time(periodic, k=k),
-        "mart_delivery_regions": M.to_delivery_regions(periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)),
-                                                       k=k),
+        "mart_delivery_regions": M.to_delivery_regions(
+            periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)), k=k),
         "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=lines), k=k),
         "mart_repurchase": repurchase,
         "mart_cohort_retention": retention,

@@ -27,10 +27,12 @@ GOLD_STATE = T.StructType([
     T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
     T.StructField("as_of", T.TimestampType(), True), T.StructField("run_id", T.StringType(), True),
 ])
-"""Gold ``_gold_state`` (the gold job's own state). One row per silver table: the Delta version the last successful gold run processed."""
+"""Gold ``_gold_state`` (the gold job's own state). One row per silver table: the Delta version the last
+successful gold run processed."""
 
 MARTS_STATE = T.StructType([
     T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
     T.StructField("run_id", T.StringType(), True),
 ])
-"""Gold ``_marts_state`` (the marts job's own state). One row per input table: the Delta version the last successful marts run processed."""
+"""Gold ``_marts_state`` (the marts job's own state). One row per input table: the Delta version the last
+successful marts run processed."""
