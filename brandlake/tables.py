@@ -7,7 +7,7 @@ append tagged with an application id and version so that a retried batch is skip
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
@@ -17,6 +17,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from brandlake.errors import UsageError
 from brandlake.session import job_description
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,15 @@ log = logging.getLogger(__name__)
 
 class TableNotFoundError(FileNotFoundError):
     """A Delta table that a job needs does not exist yet."""
+
+
+class MissingInputsError(UsageError):
+    """Input tables of a command do not exist yet (exit 2): the message names each one, where it was looked
+    for, and the command that builds it."""
+
+    def __init__(self, message: str, missing: Mapping[str, str]):
+        super().__init__(message)
+        self.missing = dict(missing)
 
 
 def is_local(uri: str) -> bool:
@@ -47,6 +57,29 @@ def read(spark: SparkSession, path: str, *, version: int | None = None) -> DataF
     return reader.load(path)
 
 
+def required_versions(
+    spark: SparkSession, paths: Mapping[str, str], *, command: str, hint: str
+) -> dict[str, int]:
+    """The latest Delta version of every table in ``paths`` (name -> path), or MissingInputsError naming
+    every one that does not exist yet: "<command> needs table(s) 'a' at ..., 'b' at ...; <hint>"."""
+    versions = {name: latest_version(spark, path) for name, path in paths.items()}
+    missing = {name: paths[name] for name, v in versions.items() if v is None}
+    if missing:
+        listed = ", ".join(f"{name!r} at {path}" for name, path in missing.items())
+        raise MissingInputsError(f"{command} needs table(s) {listed}; {hint}", missing)
+    return {name: int(v) for name, v in versions.items()}
+
+
+def read_required(
+    spark: SparkSession, paths: Mapping[str, str], *, command: str, hint: str
+) -> dict[str, DataFrame]:
+    """Every table in ``paths`` (name -> path), each pinned to its latest version, so one run reads one
+    snapshot; MissingInputsError (exit 2) when any is missing, naming all of them and ``hint`` (the command
+    that builds them, e.g. "run `brandlake silver` first")."""
+    versions = required_versions(spark, paths, command=command, hint=hint)
+    return {name: read(spark, paths[name], version=v) for name, v in versions.items()}
+
+
 def read_or_empty(spark: SparkSession, path: str, schema) -> DataFrame:
     """The table at ``path``, or an empty frame of ``schema`` when it does not exist yet."""
     return read(spark, path) if exists(spark, path) else spark.createDataFrame([], schema)
@@ -66,6 +99,14 @@ def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), ove
     if partition_by:
         w = w.partitionBy(*partition_by)
     w.save(path)
+
+
+def overwrite_counted(df: DataFrame, path: str, *, partition_by: Sequence[str] = ()) -> int:
+    """``overwrite``, returning the rows written, read from the commit's own metrics (numOutputRows), so a
+    job's accounting needs no second pass over ``df`` or the table."""
+    overwrite(df, path, partition_by=partition_by)
+    _, _, metrics = commit_metrics(df.sparkSession, path)
+    return metrics.get("numOutputRows", 0)
 
 
 def replace_where(df: DataFrame, path: str, condition: Column, *, partition_by: Sequence[str] = ()) -> None:

@@ -69,6 +69,16 @@ DQ_RESULTS = T.StructType([
     T.StructField("evaluated_at", T.TimestampType(), False),
 ])
 """One row per run × silver table × rule."""
+
+DQ_REASONS = T.StructType([
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("table_name", T.StringType(), False),
+    T.StructField("outcome", T.StringType(), False),   # quarantine | warn
+    T.StructField("reason", T.StringType(), False),    # invalid:ship_country, corrupt_record, unique_grain, ...
+    T.StructField("row_count", T.LongType(), False),
+])
+"""Silver ``dq_reasons``. One row per run × silver table × outcome × reason (dq_results' companion, per column)."""
+
 DQ_RESULTS_KEYS = ("run_id", "table_name", "rule")
 
 

@@ -14,7 +14,7 @@ import logging
 
 from brandlake.models.attribution import CONVERSION, markov_credit
 from brandlake.transforms import marketing as mk
-from pyspark.sql import types as T
+from brandlake.transforms.gold_tables import gold_path
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -22,9 +22,6 @@ from brandlake.runtime import JobContext
 log = logging.getLogger(__name__)
 
 CHANNEL_ATTRIBUTION = "channel_attribution"
-_CREDITS = T.StructType([T.StructField("brand_id", T.StringType()), T.StructField("month", T.DateType()),
-                         T.StructField("model", T.StringType()), T.StructField("channel", T.StringType()),
-                         T.StructField("conversions", T.DoubleType())])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,21 +45,17 @@ def markov_rows(transitions: list) -> list[tuple]:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    needs = {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
-             "identity_accounts": f"{cfg.lake.gold}/identity_accounts"}
-    for name, path in needs.items():
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"channel-attribution needs {name} at {path}; run `brandlake silver` / "
-                                            "`brandlake identity` first")
-    sessions = mk.to_brand_sessions(tables.read(spark, needs["clickstream"]),
-                                    accounts=tables.read(spark, needs["identity_accounts"]),
-                                    products=tables.read(spark, needs["products"]))
+    inputs = tables.read_required(
+        spark, {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
+                "identity_accounts": gold_path(cfg.lake.gold, "identity_accounts")},
+        command="channel-attribution", hint="run `brandlake silver` and `brandlake identity` first")
+    sessions = mk.to_brand_sessions(inputs["clickstream"], accounts=inputs["identity_accounts"],
+                                    products=inputs["products"])
     journeys = mk.to_journeys(sessions).persist()
-    markov = spark.createDataFrame(markov_rows(mk.to_transition_counts(journeys).collect()), _CREDITS)
+    markov = spark.createDataFrame(markov_rows(mk.to_transition_counts(journeys).collect()), mk.MARKOV_CREDITS)
     result = mk.to_heuristic_attribution(journeys).unionByName(mk.with_shares(markov))
-    path = f"{cfg.lake.gold}/{CHANNEL_ATTRIBUTION}"
-    tables.overwrite(result, path, partition_by=("brand_id",))
+    path = gold_path(cfg.lake.gold, CHANNEL_ATTRIBUTION)
+    rows = tables.overwrite_counted(result, path, partition_by=("brand_id",))
     journeys.unpersist()
-    rows = tables.read(spark, path).count()
     ctx.summary.add_counts(CHANNEL_ATTRIBUTION, rows_written=rows)
     log.info("channel-attribution: %d brand × month × model × channel rows", rows)

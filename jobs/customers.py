@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 
 from brandlake.transforms import customers as cu
+from brandlake.transforms.gold_tables import gold_path
 from pyspark.sql import functions as F
 
 from brandlake import tables
@@ -28,18 +29,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="profile date (YYYY-MM-DD): purchases up to it count (default: latest settled order date)")
 
 
-def _need(spark, path: str, job: str):
-    if not tables.exists(spark, path):
-        raise tables.TableNotFoundError(f"customers needs {path}; run `brandlake {job}` first")
-    return tables.read(spark, path)
-
-
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    settlement = _need(spark, f"{cfg.lake.gold}/order_line_settlement", "gold")
-    accounts = _need(spark, f"{cfg.lake.gold}/identity_accounts", "identity")
-    products = _need(spark, f"{cfg.lake.silver}/products", "silver")
-    returns = _need(spark, f"{cfg.lake.silver}/returns", "silver")
+    inputs = tables.read_required(
+        spark, {"order_line_settlement": gold_path(cfg.lake.gold, "order_line_settlement"),
+                "identity_accounts": gold_path(cfg.lake.gold, "identity_accounts"),
+                "products": f"{cfg.lake.silver}/products", "returns": f"{cfg.lake.silver}/returns"},
+        command="customers", hint="run `brandlake silver`, `brandlake gold` and `brandlake identity` first")
+    settlement, accounts = inputs["order_line_settlement"], inputs["identity_accounts"]
+    products, returns = inputs["products"], inputs["returns"]
     as_of = args.as_of or settlement.agg(F.max("order_date")).first()[0] or dt.date.today()
 
     purchases = cu.to_purchase_lines(settlement, accounts=accounts, products=products, returns=returns,
@@ -54,13 +52,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     min_size = cfg.customers.min_audience_size
     suppressed = members.where(F.col("audience_size") < min_size).select("brand_id", "audience").distinct().count()
 
-    tables.overwrite(profile, f"{cfg.lake.gold}/{PROFILE}", partition_by=("brand_id",))
-    tables.overwrite(cu.to_vip_service_priority(profile, brand_accounts=brand_accounts),
-                     f"{cfg.lake.gold}/{VIP}", partition_by=("brand_id",))
-    tables.overwrite(cu.to_campaign_audiences(members, brand_accounts=brand_accounts, min_size=min_size),
-                     f"{cfg.lake.gold}/{AUDIENCES}", partition_by=("brand_id",))
-
-    counts = {name: tables.read(spark, f"{cfg.lake.gold}/{name}").count() for name in (PROFILE, VIP, AUDIENCES)}
+    outputs = {PROFILE: profile, VIP: cu.to_vip_service_priority(profile, brand_accounts=brand_accounts),
+               AUDIENCES: cu.to_campaign_audiences(members, brand_accounts=brand_accounts, min_size=min_size)}
+    counts = {name: tables.overwrite_counted(df, gold_path(cfg.lake.gold, name), partition_by=("brand_id",))
+              for name, df in outputs.items()}
     for name, n in counts.items():
         ctx.summary.add_counts(name, rows_written=n)
     ctx.summary.details["customers"] = {"as_of": as_of.isoformat(), "lines_without_person": unmatched,

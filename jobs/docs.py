@@ -73,6 +73,20 @@ def attribute_docstring(source: str, name: str) -> str | None:
     return None
 
 
+def split_grain(doc: str) -> tuple[str, str]:
+    """(grain, the rest) of a docstring: the grain is its first sentence up to ". " or ": ", whichever comes
+    first (whitespace collapsed); the rest is the description after it."""
+    text = " ".join(doc.split())
+    cuts = [i for i in (text.find(". "), text.find(": ")) if i >= 0]
+    if not cuts:
+        return text.rstrip("."), ""
+    cut = min(cuts)
+    rest = text[cut + 2:].strip()
+    if text[cut] == ":" and rest:
+        rest = rest[0].upper() + rest[1:]
+    return text[:cut], rest
+
+
 def _type(dt: T.DataType) -> str:
     return dt.simpleString().upper()
 
@@ -91,7 +105,7 @@ def render_table(entry) -> str:
     unknown_keys = [k for k in entry.keys if k not in names]
     if unknown_keys:
         raise DictionaryError(f"gold table {entry.name}: key column(s) {unknown_keys} are not in {entry.schema}")
-    grain, _, rest = doc.partition(". ")
+    grain, rest = split_grain(doc)
     lines = [
         f"## {entry.name}",
         "",
@@ -101,8 +115,8 @@ def render_table(entry) -> str:
         f"schema `{entry.schema}`.",
         "",
     ]
-    if rest.strip():
-        lines += [" ".join(rest.split()), ""]
+    if rest:
+        lines += [rest, ""]
     lines += ["| column | type | nullable | meaning |", "| --- | --- | --- | --- |"]
     for f in schema.fields:
         lines.append(f"| `{f.name}` | {_type(f.dataType)} | {'yes' if f.nullable else 'no'} | "

@@ -12,7 +12,9 @@ import argparse
 import datetime as dt
 import logging
 
-from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle
+from brandlake.transforms.changes import GOLD_STATE
+from brandlake.transforms.gold_tables import gold_path
+from brandlake.transforms.resettle import KEYED_BY_ORDER, orders_to_resettle, to_event_watermark
 from brandlake.transforms.sales import to_sales_daily
 from brandlake.transforms.schemas import (
     SILVER_FX_RATES,
@@ -25,7 +27,6 @@ from brandlake.transforms.schemas import (
 from brandlake.transforms.settlement import find_orphan_orders, reconcile, settle_order_lines
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -46,11 +47,6 @@ SILVER_INPUTS: dict[str, tuple[str, ...]] = {
 SETTLEMENT, SALES_DAILY, MISMATCHES, STATE = (
     "order_line_settlement", "sales_daily", "settlement_mismatches", "_gold_state",
 )
-STATE_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
-    T.StructField("as_of", T.TimestampType(), True), T.StructField("run_id", T.StringType(), True),
-])
-"""One row per silver table: the Delta version the last successful gold run processed."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _paths(ctx: JobContext) -> tuple[dict[str, str], dict[str, str]]:
     silver = {name: f"{ctx.cfg.lake.silver}/{name}" for name in SILVER_INPUTS}
-    gold = {name: f"{ctx.cfg.lake.gold}/{name}" for name in (SETTLEMENT, SALES_DAILY, MISMATCHES, STATE)}
+    gold = {name: gold_path(ctx.cfg.lake.gold, name) for name in (SETTLEMENT, SALES_DAILY, MISMATCHES, STATE)}
     return silver, gold
 
 
@@ -76,16 +72,6 @@ def _read_pinned(spark: SparkSession, name: str, path: str, version: int) -> Dat
     return df.select(*columns)
 
 
-def _event_watermark(silver: dict[str, DataFrame]) -> dt.datetime | None:
-    row = (
-        silver["orders"].agg(F.max("updated_at").alias("t"))
-        .unionByName(silver["payments"].agg(F.max("paid_at").alias("t")))
-        .unionByName(silver["refunds"].agg(F.max("refunded_at").alias("t")))
-        .agg(F.max("t")).first()
-    )
-    return row[0]
-
-
 def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     if not tables.exists(spark, path):
         return {}
@@ -95,14 +81,11 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     silver_paths, gold_paths = _paths(ctx)
-    versions = {}
-    for name, path in silver_paths.items():
-        version = tables.latest_version(spark, path)
-        if version is None:
-            raise tables.TableNotFoundError(f"gold needs silver table {name!r} at {path}; run `brandlake silver` first")
-        versions[name] = version
+    versions = tables.required_versions(spark, silver_paths, command="gold", hint="run `brandlake silver` first")
     silver = {n: _read_pinned(spark, n, silver_paths[n], versions[n]) for n in SILVER_INPUTS}
-    as_of = args.as_of or _event_watermark(silver) or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    as_of = (args.as_of
+             or to_event_watermark(silver["orders"], payments=silver["payments"], refunds=silver["refunds"]).first()[0]
+             or dt.datetime.now(dt.UTC).replace(tzinfo=None))
     state = _read_state(spark, gold_paths[STATE])
     incremental = (
         not args.full and tables.exists(spark, gold_paths[SETTLEMENT]) and tables.exists(spark, gold_paths[SALES_DAILY])
@@ -142,12 +125,13 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         fx_rates=inputs["fx_rates"], as_of=as_of, reporting_currency=cfg.silver.reporting_currency,
         rounding=s.rounding, unpaid_balance_rule=s.unpaid_balance_rule, balance_grace_days=s.balance_grace_days,
     ).persist()
-    lines_written = settlement.count()
     new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
+    # the write's own metrics count the lines settled: no extra pass over the settlement
     if incremental:
-        tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
+        merged = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
+        lines_written = merged.source_rows
     else:
-        tables.overwrite(settlement, gold_paths[SETTLEMENT])
+        lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
     settlement.unpersist()
     if touched is not None:
         touched.unpersist()
@@ -158,8 +142,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
         find_orphan_orders(silver["order_lines"], orders=silver["orders"])
     )
-    tables.overwrite(mismatches, gold_paths[MISMATCHES])
-    n_mismatches = tables.read(spark, gold_paths[MISMATCHES]).count()  # tiny table: cheap
+    n_mismatches = tables.overwrite_counted(mismatches, gold_paths[MISMATCHES])
     if n_mismatches:
         log.warning("gold: %d orders do not reconcile with payments - refunds; see %s", n_mismatches,
                     gold_paths[MISMATCHES])
@@ -175,7 +158,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
 
     state_rows = [(name, int(v), as_of, ctx.summary.run_id) for name, v in sorted(versions.items())]
-    tables.overwrite(spark.createDataFrame(state_rows, STATE_SCHEMA), gold_paths[STATE])
+    tables.overwrite(spark.createDataFrame(state_rows, GOLD_STATE), gold_paths[STATE])
 
     ctx.summary.add_counts(SETTLEMENT, rows_written=lines_written)
     ctx.summary.add_counts(MISMATCHES, rows_written=n_mismatches)

@@ -16,6 +16,7 @@ import logging
 
 from brandlake.models.identity_em import estimate_m, estimate_u
 from brandlake.transforms import identity as idt
+from brandlake.transforms.gold_tables import gold_path
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -68,14 +69,13 @@ def _components(ctx: JobContext, labels: DataFrame, edges: DataFrame, max_iterat
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg, icfg = ctx.spark, ctx.cfg, ctx.cfg.identity
-    paths = {n: f"{cfg.lake.gold}/{n}" for n in (ACCOUNTS, LINKS, REDIRECTS, PARAMETERS)}
-    customers_path = f"{cfg.lake.silver}/customers"
-    if not tables.exists(spark, customers_path):
-        raise tables.TableNotFoundError(f"identity needs silver customers at {customers_path}; run `brandlake silver`")
+    paths = {n: gold_path(cfg.lake.gold, n) for n in (ACCOUNTS, LINKS, REDIRECTS, PARAMETERS)}
+    silver = tables.read_required(spark, {"customers": f"{cfg.lake.silver}/customers"}, command="identity",
+                                  hint="run `brandlake silver` first")
     run_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     run_id = ctx.summary.run_id
 
-    accounts = idt.to_match_accounts(tables.read(spark, customers_path)).persist()
+    accounts = idt.to_match_accounts(silver["customers"]).persist()
     existing = tables.read_or_empty(spark, paths[ACCOUNTS], idt.IDENTITY_ACCOUNTS).persist()
     first = not tables.exists(spark, paths[ACCOUNTS])
     full = first or args.full or not tables.exists(spark, paths[PARAMETERS])

@@ -181,7 +181,7 @@ def import_files(ctx: JobContext, mapping: tm.SourceMapping, files: list[ExportF
         "products": tm.to_products(rows, mapping=mapping),
         **tm.to_reference_rows(orders, mapping=mapping),
     }
-    written = _output_counts(rows, refunds=by_outcome.get(tm.REFUND, 0))
+    written = tm.output_counts(tm.to_output_tallies(rows).first().asDict(), refunds=by_outcome.get(tm.REFUND, 0))
     ts = F.lit(ingested_at).cast("timestamp")
     with summary.stage("import.write"):
         for table in TARGET_TABLES:
@@ -214,16 +214,3 @@ def import_files(ctx: JobContext, mapping: tm.SourceMapping, files: list[ExportF
     orders.unpersist()
     log.info("import %s: %d rows read; by outcome %s; written %s", mapping.name, rows_read, by_outcome, written)
     return by_reason
-
-
-def _output_counts(rows: DataFrame, *, refunds: int) -> dict[str, int]:
-    """Rows each bronze table gets, from one pass over the classified rows (grains as in transforms.mapping)."""
-    sale = F.col("_outcome").isin(tm.LINE, tm.SHIPPING, tm.DISCOUNT)
-    r = rows.agg(
-        F.count_distinct(F.when(sale, F.col("order_id"))).alias("orders"),
-        F.count_distinct(F.when(sale, F.col("customer_id"))).alias("customers"),
-        F.count_distinct(F.when(F.col("_outcome") == tm.LINE, F.col("sku_id"))).alias("products"),
-    ).first()
-    one = 1 if r["orders"] else 0
-    return {"order_events": r["orders"], "payment_events": r["orders"], "refund_events": refunds,
-            "customers": r["customers"], "products": r["products"], "platforms": one, "brands": one, "shops": one}

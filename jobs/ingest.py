@@ -23,10 +23,16 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from brandlake.transforms import bronze
-from brandlake.transforms.landing import SOURCES, LandingSource
+from brandlake.transforms.landing import (
+    LEDGER_KEYS,
+    LEDGER_SCHEMA,
+    QUARANTINE_KEYS,
+    QUARANTINE_SCHEMA,
+    SOURCES,
+    LandingSource,
+)
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 from pyspark.sql.streaming import StreamingQuery
 
 from brandlake import landing_files as lf
@@ -46,40 +52,6 @@ QUARANTINE = "_landing_quarantine"
 QUARANTINE_FILES = "_landing_quarantine_files"
 _BATCH_DIR = re.compile(r"^batch=\d+$")
 
-LEDGER_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False),
-    T.StructField("file", T.StringType(), False),
-    T.StructField("landing_batch", T.IntegerType(), True),
-    T.StructField("size_bytes", T.LongType(), False),
-    T.StructField("modified_ms", T.LongType(), False),
-    T.StructField("checksum", T.StringType(), False),
-    T.StructField("status", T.StringType(), False),   # accepted | redelivered | unchanged
-    T.StructField("header", T.ArrayType(T.StringType()), True),
-    T.StructField("header_line", T.StringType(), True),
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("checked_at", T.TimestampType(), False),
-])
-"""_landing_files: one row per landing file version seen (file, checksum, modification time)."""
-LEDGER_KEYS = ("file", "checksum", "modified_ms")
-
-QUARANTINE_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False),
-    T.StructField("file", T.StringType(), False),
-    T.StructField("landing_batch", T.IntegerType(), True),
-    T.StructField("size_bytes", T.LongType(), True),
-    T.StructField("checksum", T.StringType(), True),
-    T.StructField("reason_code", T.StringType(), False),
-    T.StructField("reason", T.StringType(), False),
-    T.StructField("quarantined_path", T.StringType(), False),
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("quarantined_at", T.TimestampType(), False),
-    T.StructField("status", T.StringType(), False),   # quarantined | replayed
-    T.StructField("replay_run_id", T.StringType(), True),
-    T.StructField("replayed_at", T.TimestampType(), True),
-    T.StructField("replay_rows", T.LongType(), True),
-])
-"""_landing_quarantine: one row per landing file (or folder) set aside whole, with the reason."""
-QUARANTINE_KEYS = ("quarantined_path",)
 
 
 class IngestError(RuntimeError):

@@ -16,9 +16,10 @@ import re
 
 import pandas as pd
 from brandlake.models import kb, registry, tracking
+from brandlake.transforms.gold_tables import gold_path
+from brandlake.transforms.kb import CS_KB
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.errors import UsageError
@@ -26,19 +27,6 @@ from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
-CS_KB = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
-    ("kb_id", T.StringType(), False), ("intent", T.StringType(), False), ("category", T.StringType(), False),
-    ("language", T.StringType(), False), ("answer", T.StringType(), False), ("uses", T.LongType(), False),
-    ("answer_variants", T.MapType(T.StringType(), T.LongType()), False),
-    ("source_chat_ids", T.ArrayType(T.StringType()), False), ("first_seen_at", T.TimestampType(), True),
-    ("last_seen_at", T.TimestampType(), True), ("template", T.StringType(), True),
-    ("processed_through", T.TimestampType(), True),
-]])
-"""Gold `cs_kb`. One row per canonical answer (cluster of near-duplicate agent answers) per intent ×
-product category (`any` for chats without an order) × language: the most used answer text, how often
-the cluster was used, its variants with their counts, up to 10 source conversations, and the template
-that replaces it when the question names an order. `processed_through` = the latest chat time the
-build that wrote the row had read (the next build reads only later chats)."""
 
 KB_TABLE = "cs_kb"
 
@@ -46,7 +34,7 @@ KB_TABLE = "cs_kb"
 def chats_with_category(spark: SparkSession, lake) -> DataFrame:
     """Silver chats with the category of their order's first product line (ANY_CATEGORY without order)."""
     chats = tables.read(spark, f"{lake.silver}/cs_chats")
-    lines = tables.read(spark, f"{lake.gold}/order_line_settlement").select("order_id", "line_id", "sku_id")
+    lines = tables.read(spark, gold_path(lake.gold, "order_line_settlement")).select("order_id", "line_id", "sku_id")
     products = tables.read(spark, f"{lake.silver}/products").groupBy("sku_id").agg(F.max("category").alias("category"))
     order_cat = (lines.join(products, "sku_id").groupBy("order_id")
                  .agg(F.min_by("category", "line_id").alias("category")))
@@ -84,7 +72,7 @@ def build_add_arguments(p: argparse.ArgumentParser) -> None:
 
 def build(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    path = f"{cfg.lake.gold}/{KB_TABLE}"
+    path = gold_path(cfg.lake.gold, KB_TABLE)
     existing_rows = [r.asDict() for r in tables.read(spark, path).collect()] if tables.exists(spark, path) else []
     since = max((r["processed_through"] for r in existing_rows if r["processed_through"]), default=None)
     chats = chats_with_category(spark, cfg.lake).where(F.col("answer").isNotNull() & F.col("intent").isNotNull())
@@ -158,7 +146,7 @@ def order_facts(spark: SparkSession, lake, order_id: str) -> dict:
 
 def order_category(spark: SparkSession, lake, order_id: str) -> str | None:
     """Category of the order's first line (the same rule build-kb uses)."""
-    lines = tables.read(spark, f"{lake.gold}/order_line_settlement").where(F.col("order_id") == order_id)
+    lines = tables.read(spark, gold_path(lake.gold, "order_line_settlement")).where(F.col("order_id") == order_id)
     products = tables.read(spark, f"{lake.silver}/products").groupBy("sku_id").agg(F.max("category").alias("category"))
     row = lines.join(products, "sku_id").orderBy("line_id").select("category").first()
     return row["category"] if row else None
@@ -186,7 +174,7 @@ def ask(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     tracking.configure(cfg)
     model, mv = registry.load_alias(cfg.signals.intent_model_name)
-    entries = [r.asDict() for r in tables.read(spark, f"{cfg.lake.gold}/{KB_TABLE}").collect()]
+    entries = [r.asDict() for r in tables.read(spark, gold_path(cfg.lake.gold, KB_TABLE)).collect()]
     language = args.language or guess_language(args.question)
     facts, category = None, None
     if args.order:

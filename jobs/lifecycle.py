@@ -9,6 +9,7 @@ import argparse
 import datetime as dt
 import logging
 
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.lifecycle import to_product_alerts, to_product_months, with_lifecycle_stage
 from brandlake.transforms.settlement import CANCELLED
 from brandlake.transforms.text_signals import rating_sentiment, review_topics, sentiment_score
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def scored_reviews(ctx: JobContext) -> DataFrame:
     """review_id, product_id, review_date, rating, sentiment, is_negative, topics: from gold review_scores
     when `brandlake signals` has run, else the rating's sentiment and the lexicon topics."""
-    gold_scores = f"{ctx.cfg.lake.gold}/{REVIEW_SCORES}"
+    gold_scores = gold_path(ctx.cfg.lake.gold, REVIEW_SCORES)
     cols = ("review_id", "product_id", "review_date", "rating", "sentiment", "is_negative", "topics")
     if tables.exists(ctx.spark, gold_scores):
         return tables.read(ctx.spark, gold_scores).select(*cols)
@@ -44,7 +45,7 @@ def scored_reviews(ctx: JobContext) -> DataFrame:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg, lc = ctx.spark, ctx.cfg, ctx.cfg.lifecycle
-    lines = tables.read(spark, f"{cfg.lake.gold}/order_line_settlement")
+    lines = tables.read(spark, gold_path(cfg.lake.gold, "order_line_settlement"))
     products = tables.read(spark, f"{cfg.lake.silver}/products")
     returns = tables.read(spark, f"{cfg.lake.silver}/returns")
     chats = tables.read(spark, f"{cfg.lake.silver}/cs_chats")
@@ -56,8 +57,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
                                as_of=as_of, complaint_intents=lc.complaint_intents)
     lifecycle = with_lifecycle_stage(months, intro_months=lc.intro_months, growth_threshold=lc.growth_threshold,
                                      decline_threshold=lc.decline_threshold, decline_peak_ratio=lc.decline_peak_ratio)
-    tables.overwrite(lifecycle, f"{cfg.lake.gold}/{LIFECYCLE}")
-    lifecycle = tables.read(spark, f"{cfg.lake.gold}/{LIFECYCLE}")
+    tables.overwrite(lifecycle, gold_path(cfg.lake.gold, LIFECYCLE))
+    lifecycle = tables.read(spark, gold_path(cfg.lake.gold, LIFECYCLE))
     complaint_chats = (chats.where(F.col("intent").isin(*lc.complaint_intents))
                        .join(lines.where(F.col("settlement_status") != CANCELLED)
                              .select("order_id", "product_id").distinct(), "order_id")
@@ -65,11 +66,11 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     alerts = to_product_alerts(lifecycle, reviews=reviews, chats=complaint_chats,
                                history_months=lc.alert_history_months, min_volume=lc.alert_min_volume,
                                min_increase=lc.alert_min_increase, ratio=lc.alert_ratio)
-    tables.overwrite(alerts, f"{cfg.lake.gold}/{ALERTS}")
+    tables.overwrite(alerts, gold_path(cfg.lake.gold, ALERTS))
     reviews.unpersist()
     stages = {r["stage"]: r["n"] for r in lifecycle.where(F.col("month") == F.trunc(F.lit(as_of), "month"))
               .groupBy("stage").agg(F.count("*").alias("n")).collect()}
-    n_alerts = tables.read(spark, f"{cfg.lake.gold}/{ALERTS}").count()
+    n_alerts = tables.read(spark, gold_path(cfg.lake.gold, ALERTS)).count()
     ctx.summary.add_counts(LIFECYCLE, rows_written=lifecycle.count())
     ctx.summary.add_counts(ALERTS, rows_written=n_alerts)
     ctx.summary.details["lifecycle"] = {"as_of": as_of.isoformat(), "stages_in_last_month": stages,

@@ -8,6 +8,7 @@ import argparse
 import logging
 
 from brandlake.transforms import marketing as mk
+from brandlake.transforms.gold_tables import gold_path
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -23,17 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    needs = {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
-             "identity_accounts": f"{cfg.lake.gold}/identity_accounts"}
-    for name, path in needs.items():
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"lost-visitors needs {name} at {path}; run `brandlake silver` / "
-                                            "`brandlake identity` first")
-    lost = mk.to_lost_visitors(tables.read(spark, needs["clickstream"]),
-                               accounts=tables.read(spark, needs["identity_accounts"]),
-                               products=tables.read(spark, needs["products"]))
-    path = f"{cfg.lake.gold}/{LOST_VISITORS}"
-    tables.overwrite(lost, path, partition_by=("brand_id",))
-    rows = tables.read(spark, path).count()
+    inputs = tables.read_required(
+        spark, {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
+                "identity_accounts": gold_path(cfg.lake.gold, "identity_accounts")},
+        command="lost-visitors", hint="run `brandlake silver` and `brandlake identity` first")
+    lost = mk.to_lost_visitors(inputs["clickstream"], accounts=inputs["identity_accounts"],
+                               products=inputs["products"])
+    path = gold_path(cfg.lake.gold, LOST_VISITORS)
+    rows = tables.overwrite_counted(lost, path, partition_by=("brand_id",))
     ctx.summary.add_counts(LOST_VISITORS, rows_written=rows)
     log.info("lost-visitors: %d brand × visitor × product rows", rows)

@@ -16,20 +16,19 @@ import argparse
 import datetime as dt
 import logging
 
-from brandlake.transforms.changes import changed_keys
+from brandlake.transforms.changes import MARTS_STATE, changed_keys
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
-    PERIOD_COLUMNS,
-    previous_key,
+    to_periods_to_rebuild,
+    to_reference_keys,
     to_sale_events,
     with_periods,
-    year_ago_key,
 )
 from brandlake.transforms.silver.registry import SILVER_TABLES, published_schema
 from brandlake.transforms.tracking import to_logistics_exceptions, to_parcel_tracking
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -46,11 +45,6 @@ KEYS = {"orders": ("order_id",), "payments": ("payment_id",), "returns": ("retur
         "reviews": ("review_id",), "clickstream": ("event_id",), "tracking_events": ("event_id",),
         "order_line_settlement": ("order_id", "line_id")}
 TRACKING, EXCEPTIONS, STATE = "parcel_tracking", "logistics_exceptions", "_marts_state"
-STATE_SCHEMA = T.StructType([
-    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
-    T.StructField("run_id", T.StringType(), True),
-])
-"""One row per input table: the Delta version the last successful marts run processed."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,12 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _input_paths(ctx: JobContext) -> dict[str, str]:
     out = {n: f"{ctx.cfg.lake.silver}/{n}" for n in SILVER_INPUTS}
-    out.update({n: f"{ctx.cfg.lake.gold}/{n}" for n in GOLD_INPUTS})
+    out.update({n: gold_path(ctx.cfg.lake.gold, n) for n in GOLD_INPUTS})
     return out
-
-
-def gold_path(ctx: JobContext, name: str) -> str:
-    return f"{ctx.cfg.lake.gold}/{name}"
 
 
 def _read_input(spark: SparkSession, name: str, path: str, version: int) -> DataFrame:
@@ -117,24 +107,10 @@ def _touched_order_dates(spark, paths, state, inputs) -> DataFrame:
     return out.distinct()
 
 
-def _touched_periods(touched_dates: DataFrame, sale_events: DataFrame, all_dates: DataFrame) -> list[str]:
-    """Period keys holding a touched date, plus every period whose previous or year-ago period is one."""
-    touched = with_periods(touched_dates, sale_events=sale_events).select("period_key").distinct()
-    keys = {r[0] for r in touched.collect()}
-    periods = with_periods(all_dates, sale_events=sale_events).select(*PERIOD_COLUMNS).distinct()
-    dependents = periods.select(
-        "period_key", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("p"),
-        year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("y"),
-    ).where(F.col("p").isin(*keys) | F.col("y").isin(*keys)) if keys else None
-    if dependents is not None:
-        keys |= {r[0] for r in dependents.select("period_key").collect()}
-    return sorted(keys)
-
-
 def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     spark, cfg = ctx.spark, ctx.cfg
     events = inputs["tracking_events"]
-    path = gold_path(ctx, TRACKING)
+    path = gold_path(ctx.cfg.lake.gold, TRACKING)
     build = lambda ev: to_parcel_tracking(ev, orders=inputs["orders"], warehouses=inputs["warehouses"],  # noqa: E731
                                           promise_days=cfg.tracking.promise_days)
     changed_tracking = state.get("tracking_events") != inputs["_versions"]["tracking_events"]
@@ -151,28 +127,26 @@ def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
     if as_of is None:
         as_of = tracking.agg(F.max("last_scan_at")).first()[0] or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     exceptions = to_logistics_exceptions(tracking, as_of=as_of, stuck_hours=cfg.tracking.stuck_hours)
-    tables.overwrite(exceptions, gold_path(ctx, EXCEPTIONS))
-    return tables.read(spark, gold_path(ctx, EXCEPTIONS)).count()
+    return tables.overwrite_counted(exceptions, gold_path(ctx.cfg.lake.gold, EXCEPTIONS))
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     k, m = cfg.reports.k_min_buyers, cfg.reports.m_min_brands
     paths = _input_paths(ctx)
+    required = tables.required_versions(spark, {n: paths[n] for n in REQUIRED}, command="marts",
+                                        hint="run `brandlake silver` and `brandlake gold` first")
     versions: dict[str, int] = {}
     for name, path in paths.items():
-        v = tables.latest_version(spark, path)
-        if v is None and name in REQUIRED:
-            raise tables.TableNotFoundError(
-                f"marts need table {name!r} at {path}; run `brandlake silver` and `brandlake gold` first")
+        v = required[name] if name in required else tables.latest_version(spark, path)
         versions[name] = MISSING if v is None else v
     absent = sorted(n for n, v in versions.items() if v == MISSING)
     if absent:
         log.warning("marts: no %s table; the report sections built from it will say so", ", ".join(absent))
-    state_path = gold_path(ctx, STATE)
+    state_path = gold_path(ctx.cfg.lake.gold, STATE)
     state = _read_state(spark, state_path)
     outputs = [TRACKING, EXCEPTIONS, *M.MARTS]
-    have_all = all(tables.exists(spark, gold_path(ctx, n)) for n in outputs)
+    have_all = all(tables.exists(spark, gold_path(ctx.cfg.lake.gold, n)) for n in outputs)
     if not args.full and have_all and state == versions:
         log.info("marts: no input changed since the last run; nothing written")
         ctx.summary.details["marts"] = {"mode": "unchanged", "input_versions": versions}
@@ -202,7 +176,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         else:
             all_dates = lines.select("platform_id", "order_date").unionByName(
                 sessions.select("platform_id", F.col("event_date").alias("order_date"))).distinct()
-            touched = _touched_periods(touched_dates, sale_events, all_dates)
+            touched = sorted(r[0] for r in to_periods_to_rebuild(touched_dates, all_dates=all_dates,
+                                                                 sale_events=sale_events).collect())
     log.info("marts: %s run; %s periods to rebuild", "incremental" if incremental else "full",
              len(touched) if touched is not None else "all")
 
@@ -210,8 +185,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     periodic_sessions = with_periods(sessions, sale_events=sale_events, date_col="event_date")
     if touched is not None:
         # comparisons read the previous and year-ago periods too, so only the output is restricted
-        periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(
-            *[r for r in _reference_keys(periodic, touched)]))
+        references = sorted(r[0] for r in to_reference_keys(periodic, touched=touched).collect())
+        periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(*references))
         periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*touched))
     periodic = periodic.persist()
     session_products = (inputs["clickstream"].where(F.col("event_type").isin("view", "cart"))
@@ -224,8 +199,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     results: dict[str, DataFrame] = {
         "mart_sales_trend": M.to_sales_trend(periodic, k=k),
         "mart_order_time": M.to_order_time(periodic, k=k),
-        "mart_delivery_regions": M.to_delivery_regions(periodic, tracking=tables.read(spark, gold_path(ctx, TRACKING)),
-                                                       k=k),
+        "mart_delivery_regions": M.to_delivery_regions(
+            periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)), k=k),
         "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=lines), k=k),
         "mart_repurchase": repurchase,
         "mart_cohort_retention": retention,
@@ -239,14 +214,14 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
     def benchmarks() -> DataFrame:
         # from the marts just written: no second computation of the brand marts
-        read = {n: tables.read(spark, gold_path(ctx, n)) for n in
+        read = {n: tables.read(spark, gold_path(ctx.cfg.lake.gold, n)) for n in
                 ("mart_sales_trend", "mart_funnel", "mart_repurchase", "mart_products")}
         return M.to_benchmarks(read["mart_sales_trend"], read["mart_funnel"], read["mart_repurchase"],
                                read["mart_products"], tiers=tiers, m=m)
 
     for name, df in [*results.items(), ("mart_benchmarks", None)]:
         df = benchmarks() if df is None else df
-        path = gold_path(ctx, name)
+        path = gold_path(ctx.cfg.lake.gold, name)
         whole = name in ("mart_repurchase", "mart_cohort_retention") or touched is None
         if whole:
             tables.overwrite(df, path)
@@ -261,18 +236,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     sale_events.unpersist()
 
     state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted(versions.items())]
-    tables.overwrite(spark.createDataFrame(state_rows, STATE_SCHEMA), state_path)
+    tables.overwrite(spark.createDataFrame(state_rows, MARTS_STATE), state_path)
     ctx.summary.add_counts(EXCEPTIONS, rows_written=n_exceptions)
     ctx.summary.details["marts"] = {
         "mode": "incremental" if incremental else "full", "input_versions": versions,
         "periods_rebuilt": touched if touched is not None else "all", "logistics_exceptions": n_exceptions,
     }
     log.info("marts: done (%s)", "incremental" if incremental else "full")
-
-
-def _reference_keys(periodic: DataFrame, touched: list[str]) -> list[str]:
-    """Previous and year-ago period keys of the touched periods (their values feed the comparisons)."""
-    refs = (periodic.where(F.col("period_key").isin(*touched)).select(*PERIOD_COLUMNS).distinct()
-            .select(previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("p"),
-                    year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("y")))
-    return sorted({v for r in refs.collect() for v in r if v is not None})

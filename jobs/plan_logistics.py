@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 
 from brandlake.transforms.forecast import region_of, to_sale_calendar
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.planning import (
     to_available_to_ship,
     to_capacity_forecast,
@@ -34,15 +35,15 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     s = {n: tables.read(spark, f"{cfg.lake.silver}/{n}") for n in (
         "inventory", "orders", "order_lines", "tracking_events", "warehouses", "promotions", "platforms",
         "clickstream")}
-    forecast = tables.read(spark, f"{cfg.lake.gold}/sales_forecast")
+    forecast = tables.read(spark, gold_path(cfg.lake.gold, "sales_forecast"))
     as_of = args.as_of or s["orders"].agg(F.max("updated_at")).first()[0]
     regions, pl = cfg.forecast.regions, cfg.planning
     calendar = to_sale_calendar(s["promotions"], platforms=s["platforms"]).persist()
 
     ats = to_available_to_ship(s["inventory"], orders=s["orders"], order_lines=s["order_lines"],
                                pickups=s["tracking_events"], as_of=as_of, regions=regions)
-    tables.overwrite(ats, f"{cfg.lake.gold}/available_to_ship")
-    ats = tables.read(spark, f"{cfg.lake.gold}/available_to_ship")
+    tables.overwrite(ats, gold_path(cfg.lake.gold, "available_to_ship"))
+    ats = tables.read(spark, gold_path(cfg.lake.gold, "available_to_ship"))
 
     since = F.lit(as_of).cast("timestamp") - F.expr("INTERVAL 90 DAYS")
     recent = s["order_lines"].join(s["orders"].where(F.col("ordered_at") > since).select("order_id"), "order_id")
@@ -52,7 +53,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         Window.partitionBy("product_id"))).drop("u")
     plan = to_prepositioning_plan(forecast, sku_shares=shares, calendar=calendar, stock=ats,
                                   service_level=pl.service_level, lead_time_days=pl.lead_time_days)
-    tables.overwrite(plan, f"{cfg.lake.gold}/prepositioning_plan")
+    tables.overwrite(plan, gold_path(cfg.lake.gold, "prepositioning_plan"))
 
     lines_per_order = (s["order_lines"].join(s["orders"].where(F.col("ordered_at") > since)
                                              .select("order_id", "ship_country", "ship_province"), "order_id")
@@ -62,15 +63,15 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
                                                      / F.lit(pl.parcels_per_order)).alias("units_per_parcel")))
     cap = to_capacity_forecast(forecast, warehouses=s["warehouses"], units_per_parcel=lines_per_order,
                                capacity_turn_days=pl.capacity_turn_days)
-    tables.overwrite(cap, f"{cfg.lake.gold}/capacity_forecast")
+    tables.overwrite(cap, gold_path(cfg.lake.gold, "capacity_forecast"))
 
     peak = to_peak_load_forecast(s["clickstream"], orders=s["orders"].select("platform_id", "order_id", "ordered_at"),
                                  calendar=calendar, as_of=as_of, quantile=pl.peak_quantile)
-    tables.overwrite(peak, f"{cfg.lake.gold}/peak_load_forecast")
-    counts = {n: tables.read(spark, f"{cfg.lake.gold}/{n}").count() for n in (
+    tables.overwrite(peak, gold_path(cfg.lake.gold, "peak_load_forecast"))
+    counts = {n: tables.read(spark, gold_path(cfg.lake.gold, n)).count() for n in (
         "available_to_ship", "prepositioning_plan", "capacity_forecast", "peak_load_forecast")}
     for n, c in counts.items():
         ctx.summary.add_counts(n, rows_written=c)
-    overflow = tables.read(spark, f"{cfg.lake.gold}/capacity_forecast").where("is_overflow").count()
+    overflow = tables.read(spark, gold_path(cfg.lake.gold, "capacity_forecast")).where("is_overflow").count()
     ctx.summary.details["plan_logistics"] = {"as_of": str(as_of), **counts, "overflow_days": overflow}
     log.info("plan-logistics as of %s: %s, %d warehouse overflow days", as_of, counts, overflow)

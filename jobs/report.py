@@ -18,10 +18,10 @@ import re
 import time
 from pathlib import Path
 
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts.build import MARTS
-from brandlake.transforms.marts.report_data import sections_for_tier, to_report_sections
+from brandlake.transforms.marts.report_data import REPORT_DELIVERIES, sections_for_tier, to_report_sections
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.errors import UsageError
@@ -30,13 +30,6 @@ from brandlake.runtime import JobContext
 log = logging.getLogger(__name__)
 
 DELIVERIES = "report_deliveries"
-REPORT_DELIVERIES = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
-    ("brand_id", T.StringType(), False), ("period_key", T.StringType(), False), ("tier", T.StringType(), False),
-    ("sections", T.ArrayType(T.StringType(), False), False), ("language", T.StringType(), False),
-    ("html_path", T.StringType(), False), ("html_sha256", T.StringType(), False), ("run_id", T.StringType(), False),
-    ("delivered_at", T.TimestampType(), False),
-]])
-"""One row per delivered report (brand × period × run): tier, sections, language, file and its SHA-256."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,12 +61,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     from brandlake.report import render_html
 
     spark, cfg = ctx.spark, ctx.cfg
-    marts = {}
-    for name in MARTS:
-        path = f"{cfg.lake.gold}/{name}"
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"no mart {name!r} at {path}; run `brandlake marts` first")
-        marts[name] = tables.read(spark, path)
+    marts = tables.read_required(spark, {name: gold_path(cfg.lake.gold, name) for name in MARTS}, command="report",
+                                 hint="run `brandlake marts` first")
     trend = marts["mart_sales_trend"]
     period = args.period
     if period is None:
@@ -127,7 +116,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         log.info("report: %s %s (%s, %s) -> %s in %.1f s", brand_id, period, tier, language, html_path,
                  timings[brand_id])
     if deliveries:
-        tables.merge_upsert(spark.createDataFrame(deliveries, REPORT_DELIVERIES), f"{cfg.lake.gold}/{DELIVERIES}",
+        tables.merge_upsert(spark.createDataFrame(deliveries, REPORT_DELIVERIES), gold_path(cfg.lake.gold, DELIVERIES),
                             keys=("brand_id", "period_key", "run_id"))
     ctx.summary.add_counts(DELIVERIES, rows_written=len(deliveries))
     ctx.summary.details["report"] = {"period": period, "brands": len(deliveries), "out": str(out_root),

@@ -19,9 +19,10 @@ import logging
 import mlflow
 from brandlake.models import registry, tracking, validation
 from brandlake.models import returns as rr
+from brandlake.transforms.gold_tables import gold_path
+from brandlake.transforms.returns import RETURN_RISK
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -31,16 +32,6 @@ log = logging.getLogger(__name__)
 RULES = (validation.Rule("test.auc_loss"), validation.Rule("test.brier"))
 OPEN_STATUSES = ("created", "paid", "shipped")
 
-RETURN_RISK = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
-    ("order_id", T.StringType(), False), ("line_id", T.StringType(), False), ("product_id", T.StringType(), True),
-    ("customer_id", T.StringType(), True), ("stage", T.StringType(), False), ("predict_at", T.TimestampType(), True),
-    ("probability_return", T.DoubleType(), False), ("threshold", T.DoubleType(), False),
-    ("is_flagged", T.BooleanType(), False), ("model_version", T.StringType(), False),
-    ("scored_at", T.TimestampType(), False),
-]])
-"""Gold `return_risk`. One row per open order line: the probability it will be returned by the champion
-model of its stage (`order` before pickup, `shipment` after), the cost-matrix threshold and whether the
-line is flagged for action (probability ≥ threshold)."""
 
 
 def model_name(ctx: JobContext, stage: str) -> str:
@@ -57,7 +48,7 @@ def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
     silver = {n: tables.read(spark, f"{lake.silver}/{n}")
               for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
     return {
-        "lines": tables.read(spark, f"{lake.gold}/order_line_settlement"),
+        "lines": tables.read(spark, gold_path(lake.gold, "order_line_settlement")),
         "orders": silver["orders"], "products": silver["products"], "shops": silver["shops"],
         "returns": silver["returns"], "reviews": silver["reviews"],
         "pickups": silver["tracking_events"].where(F.col("scan_type") == "pickup")
@@ -145,7 +136,7 @@ def train(ctx: JobContext, args: argparse.Namespace) -> None:
     inputs = read_inputs(ctx)
     spark, lake = ctx.spark, ctx.cfg.lake
     used = [tracking.TrainingTable(n, p, tables.latest_version(spark, p)) for n, p in [
-        ("order_line_settlement", f"{lake.gold}/order_line_settlement"),
+        ("order_line_settlement", gold_path(lake.gold, "order_line_settlement")),
         *[(n, f"{lake.silver}/{n}") for n in ("orders", "products", "shops", "returns", "reviews",
                                              "tracking_events")]]]
     stages = rr.STAGES if args.stage == "both" else (args.stage,)
@@ -185,7 +176,7 @@ def score(ctx: JobContext, args: argparse.Namespace) -> None:
         out = out.unionByName(p)
     out = out.select(*[F.col(f.name).cast(f.dataType) for f in RETURN_RISK.fields]).persist()
     scored_lines = out.count()
-    path = f"{cfg.lake.gold}/return_risk"
+    path = gold_path(cfg.lake.gold, "return_risk")
     tables.merge_upsert(out, path, keys=("order_id", "line_id"))
     out.unpersist()
     version, _, _ = tables.commit_metrics(spark, path)

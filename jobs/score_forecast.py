@@ -13,6 +13,7 @@ from brandlake.jobs.train_forecast import load_inputs, stat_forecasts
 from brandlake.models import forecast as fm
 from brandlake.models import registry, tracking
 from brandlake.transforms.forecast_tables import SALES_FORECAST, SALES_FORECAST_KEYS
+from brandlake.transforms.gold_tables import gold_path
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -64,7 +65,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         to_sales_forecast_rows(levels, origin=origin, name=f.model_name, version=str(mv.version),
                                candidate=model.candidate, scored_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)),
         SALES_FORECAST)
-    path = f"{cfg.lake.gold}/sales_forecast"
+    path = gold_path(cfg.lake.gold, "sales_forecast")
     tables.merge_upsert(out, path, keys=SALES_FORECAST_KEYS)
     n = len(levels)
     ctx.summary.add_counts("sales_forecast", rows_written=n)

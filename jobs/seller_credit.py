@@ -13,6 +13,7 @@ import logging
 
 import pandas as pd
 from brandlake.transforms import seller_credit as sc
+from brandlake.transforms.gold_tables import gold_path
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -36,15 +37,11 @@ def forward_rank_correlation(pairs: pd.DataFrame) -> float | None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    inputs = {}
-    for name in ("seller_records", "orders", "shops"):
-        path = f"{cfg.lake.silver}/{name}"
-        if not tables.exists(spark, path):
-            raise tables.TableNotFoundError(f"seller-credit needs silver {name} at {path}; run `brandlake silver`")
-        inputs[name] = tables.read(spark, path)
+    inputs = tables.read_required(spark, {n: f"{cfg.lake.silver}/{n}" for n in ("seller_records", "orders", "shops")},
+                                  command="seller-credit", hint="run `brandlake silver` first")
     credit = sc.to_seller_credit(inputs["seller_records"], orders=inputs["orders"], shops=inputs["shops"],
                                  dispute_rate_cap=args.dispute_rate_cap)
-    path = f"{cfg.lake.gold}/{SELLER_CREDIT}"
+    path = gold_path(cfg.lake.gold, SELLER_CREDIT)
     tables.overwrite(credit, path)
     written = tables.read(spark, path)
     rows = written.count()

@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pandas as pd
 from brandlake.models import registry, tracking
+from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.text_signals import (
+    PREDICTION,
     REVIEW_SCORES,
     review_topics,
     sentiment_score,
@@ -19,15 +21,11 @@ from brandlake.transforms.text_signals import (
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
-
-PREDICTION = T.StructType([T.StructField("id", T.StringType()), T.StructField("label", T.StringType()),
-                           T.StructField("confidence", T.DoubleType())])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +50,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     intent_model, i_mv = registry.load_alias(cfg.signals.intent_model_name)
     reviews = tables.read(spark, f"{cfg.lake.silver}/reviews")
     chats = tables.read(spark, f"{cfg.lake.silver}/cs_chats")
-    lines = tables.read(spark, f"{cfg.lake.gold}/order_line_settlement")
+    lines = tables.read(spark, gold_path(cfg.lake.gold, "order_line_settlement"))
 
     pred = predict(reviews, sentiment_model, id_col="review_id", text_col="review_text")
     scores = reviews.join(pred.withColumnRenamed("id", "review_id"), "review_id", "left").select(
@@ -61,17 +59,17 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         (F.col("label") == "negative").alias("is_negative"), review_topics(F.col("review_text")).alias("topics"),
         F.lit(f"{s_mv.name}/{s_mv.version}").alias("model_version"))
     scores = scores.select(*[F.col(f.name).cast(f.dataType) for f in REVIEW_SCORES.fields])
-    scores_path = f"{cfg.lake.gold}/review_scores"
+    scores_path = gold_path(cfg.lake.gold, "review_scores")
     tables.merge_upsert(scores, scores_path, keys=("review_id",))
     scores = tables.read(spark, scores_path)
-    tables.overwrite(to_review_signals(scores), f"{cfg.lake.gold}/review_signals")
+    tables.overwrite(to_review_signals(scores), gold_path(cfg.lake.gold, "review_signals"))
 
     chat_pred = predict(chats, intent_model, id_col="chat_id", text_col="question")
     scored_chats = chats.join(chat_pred.withColumnRenamed("id", "chat_id"), "chat_id", "left").select(
         "order_id", "chat_date", F.col("label").alias("intent"))
     cs = to_cs_signals(scored_chats, lines=lines, complaint_intents=cfg.lifecycle.complaint_intents)
-    tables.overwrite(cs, f"{cfg.lake.gold}/cs_signals")
-    n = {t: tables.read(spark, f"{cfg.lake.gold}/{t}").count() for t in ("review_scores", "review_signals",
+    tables.overwrite(cs, gold_path(cfg.lake.gold, "cs_signals"))
+    n = {t: tables.read(spark, gold_path(cfg.lake.gold, t)).count() for t in ("review_scores", "review_signals",
                                                                           "cs_signals")}
     for t, c in n.items():
         ctx.summary.add_counts(t, rows_written=c)

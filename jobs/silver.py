@@ -55,14 +55,6 @@ class AccountingError(RuntimeError):
     """A batch's rows do not add up (e.g. a corrupt bronze row that silver did not quarantine)."""
 
 
-DQ_REASONS = T.StructType([
-    T.StructField("run_id", T.StringType(), False),
-    T.StructField("table_name", T.StringType(), False),
-    T.StructField("outcome", T.StringType(), False),   # quarantine | warn
-    T.StructField("reason", T.StringType(), False),    # invalid:ship_country, corrupt_record, unique_grain, ...
-    T.StructField("row_count", T.LongType(), False),
-])
-"""dq_reasons: one row per run × silver table × outcome × reason (dq_results' companion, per column)."""
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -313,7 +305,7 @@ class DqRecords:
 
 def _write_dq_records(ctx: JobContext, dq: DqRecords) -> None:
     """Replace this run's rows of ``dq_results`` and ``dq_reasons`` (idempotent per run_id)."""
-    from brandlake.expectations.gate import results_frame
+    from brandlake.expectations.gate import DQ_REASONS, results_frame
 
     run_id, now = ctx.summary.run_id, dt.datetime.now(dt.UTC).replace(tzinfo=None)
     this_run = F.col("run_id") == run_id

@@ -19,15 +19,15 @@ from brandlake.models import forecast as fm
 from brandlake.models import registry, tracking, validation
 from brandlake.models.forecast_validation import RULES, validation_metrics
 from brandlake.models.statistical import STAT_FORECAST_COLUMNS, fit_predict_group
-from brandlake.transforms.forecast import to_demand_panel, to_presale_lines, to_sale_calendar
+from brandlake.transforms.forecast import STAT_FORECASTS, to_demand_panel, to_presale_lines, to_sale_calendar
 from brandlake.transforms.forecast_tables import (
     FORECAST_BACKTEST,
     FORECAST_SERIES_STATUS,
     to_backtest_rows,
     to_series_status_rows,
 )
+from brandlake.transforms.gold_tables import gold_path
 from pyspark.sql import DataFrame
-from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import JobContext
@@ -36,11 +36,6 @@ log = logging.getLogger(__name__)
 
 GOLD_INPUTS = ("sales_daily",)
 SILVER_INPUTS = ("products", "platforms", "promotions", "orders", "order_lines", "payments")
-STAT_SCHEMA = T.StructType([
-    T.StructField("series_id", T.StringType()), T.StructField("origin", T.TimestampType()),
-    T.StructField("ds", T.TimestampType()), T.StructField("yhat_stat", T.DoubleType()),
-    T.StructField("method", T.StringType()), T.StructField("status", T.StringType()),
-])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,14 +56,11 @@ class ForecastData:
 
 def load_inputs(ctx: JobContext) -> ForecastData:
     spark, cfg = ctx.spark, ctx.cfg
-    paths = {n: f"{cfg.lake.gold}/{n}" for n in GOLD_INPUTS} | {n: f"{cfg.lake.silver}/{n}" for n in SILVER_INPUTS}
-    pinned, used = {}, []
-    for name, path in paths.items():
-        version = tables.latest_version(spark, path)
-        if version is None:
-            raise tables.TableNotFoundError(f"train-forecast needs {name!r} at {path}; run silver and gold first")
-        pinned[name] = tables.read(spark, path, version=version)
-        used.append(tracking.TrainingTable(name, path, version))
+    paths = {n: gold_path(cfg.lake.gold, n) for n in GOLD_INPUTS} | {n: f"{cfg.lake.silver}/{n}" for n in SILVER_INPUTS}
+    versions = tables.required_versions(spark, paths, command="train-forecast",
+                                        hint="run `brandlake silver` and `brandlake gold` first")
+    pinned = {name: tables.read(spark, paths[name], version=v) for name, v in versions.items()}
+    used = [tracking.TrainingTable(name, paths[name], v) for name, v in versions.items()]
     regions = cfg.forecast.regions
     demand = to_demand_panel(pinned["sales_daily"], products=pinned["products"], regions=regions).persist()
     calendar = to_sale_calendar(pinned["promotions"], platforms=pinned["platforms"]).persist()
@@ -82,7 +74,7 @@ def stat_forecasts(ctx: JobContext, demand: DataFrame, origins: list[pd.Timestam
     f = ctx.cfg.forecast
     fn = functools.partial(fit_predict_group, origins=origins, horizon=f.horizon, season_length=f.season_length,
                            min_history_days=f.min_history_days, min_nonzero_days=f.min_nonzero_days)
-    out = demand.select("series_id", "ds", "units").groupBy("series_id").applyInPandas(fn, STAT_SCHEMA).toPandas()
+    out = demand.select("series_id", "ds", "units").groupBy("series_id").applyInPandas(fn, STAT_FORECASTS).toPandas()
     return out[list(STAT_FORECAST_COLUMNS)]
 
 
@@ -152,9 +144,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
     spark = ctx.spark
     tables.overwrite(spark.createDataFrame(to_backtest_rows(bt.metrics, bt.selected, bt.published, run_id),
-                                           FORECAST_BACKTEST), f"{cfg.lake.gold}/forecast_backtest")
+                                           FORECAST_BACKTEST), gold_path(cfg.lake.gold, "forecast_backtest"))
     tables.overwrite(spark.createDataFrame(to_series_status_rows(status, as_of.date(), run_id), FORECAST_SERIES_STATUS),
-                     f"{cfg.lake.gold}/forecast_series_status")
+                     gold_path(cfg.lake.gold, "forecast_series_status"))
     ctx.summary.details["train_forecast"] = {
         "as_of": str(as_of.date()), "cutoffs": [str(c.date()) for c in cutoffs], "published": bt.published,
         "best_per_level": bt.selected, "model_version": promotion.version, "aliases": list(promotion.aliases),

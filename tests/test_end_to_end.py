@@ -231,3 +231,6 @@ def test_identity_persons_equal_the_generators_people_and_profiles_hold_every_pa
     for r in tables.read(spark, f"{cfg.lake.gold}/customer_profile").collect():
         profiled[r["brand_id"]] += r["monetary_rpt"]
     assert profiled == paid
+    from tests.gold_schema import assert_gold_schema
+
+    assert_gold_schema(spark, cfg.lake.gold, "customer_profile", "vip_service_priority", "campaign_audiences")

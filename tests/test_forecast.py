@@ -21,6 +21,7 @@ from brandlake import tables
 from brandlake.config import ForecastConfig, LightGbmConfig
 from brandlake.runtime import job_context
 from tests import forecast_data as fd
+from tests.gold_schema import assert_gold_schema
 
 REGIONS = {"CN/Shanghai": "WH-CN-SH", "CN": "WH-CN-BJ", "US": "WH-US-NJ"}
 
@@ -159,6 +160,7 @@ def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, 
         assert (sums[level] - sums["total"]).abs().max() < 1e-6, level
     assert ((fc["units_lo_95"] <= fc["units_lo_80"]) & (fc["units_lo_80"] <= fc["units_forecast"])
             & (fc["units_forecast"] <= fc["units_hi_80"]) & (fc["units_hi_80"] <= fc["units_hi_95"])).all()
+    assert_gold_schema(spark, cfg.lake.gold, "sales_forecast", "forecast_backtest", "forecast_series_status")
     status = tables.read(spark, f"{cfg.lake.gold}/forecast_series_status").toPandas()
     assert sorted(zip(status["series_id"], status["status"], strict=True)) == [
         ("P1|tmall|WH-CN-BJ", "fitted"), ("P1|tmall|WH-CN-SH", "fitted"), ("P2|tmall|WH-CN-BJ", "fitted"),

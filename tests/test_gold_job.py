@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 from brandlake import tables
 from brandlake.runtime import job_context
 from tests.gold_inputs import discount, line, m, order, payment, refund, silver
+from tests.gold_schema import assert_gold_schema
 
 LATER = dict(balance=dt.datetime(2024, 3, 6), refund=dt.datetime(2024, 3, 7))
 PROJECTION = ["order_id", "line_id", "settled_amount", "settlement_status"]
@@ -70,6 +71,7 @@ def projection(spark, rows):
 def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_one_clean_run(spark, cfg, tmp_path):
     write_silver(spark, cfg, late_events=False)
     first = run_gold(spark, cfg)
+    assert_gold_schema(spark, cfg.lake.gold, "order_line_settlement", "sales_daily", "settlement_mismatches")
     assert_df_equality(read_gold(spark, cfg, "order_line_settlement").select(*PROJECTION), projection(spark, [
         ("o1", "l1", "81.00", "settled"), ("o1", "l2", "122.00", "settled"), ("p1", "l1", None, "pending"),
         ("o3", "l1", None, "pending"), ("o4", "l1", "30.00", "settled"),
@@ -128,3 +130,16 @@ def test_orders_to_resettle_are_changed_orders_their_changed_skus_later_fx_days_
     # o1: its order row changed; o2: its SKU's product changed; o3: dated after the new 4 March rate; o4: overdue
     assert_df_equality(actual, spark.createDataFrame([("o1",), ("o2",), ("o3",), ("o4",)], "order_id string"),
                        ignore_row_order=True, ignore_nullable=True)
+
+
+def test_event_watermark_is_the_latest_order_payment_or_refund_time_and_null_when_all_are_empty(spark):
+    from brandlake.transforms.resettle import to_event_watermark
+
+    orders = spark.createDataFrame([("o1", dt.datetime(2024, 3, 1, 9)), ("o2", None)],
+                                   "order_id string, updated_at timestamp")
+    payments = spark.createDataFrame([("y1", dt.datetime(2024, 3, 2, 8))], "payment_id string, paid_at timestamp")
+    refunds = spark.createDataFrame([("r1", dt.datetime(2024, 3, 1, 23))], "refund_id string, refunded_at timestamp")
+    expected = spark.createDataFrame([(dt.datetime(2024, 3, 2, 8),)], "as_of timestamp")
+    assert_df_equality(to_event_watermark(orders, payments=payments, refunds=refunds), expected, ignore_nullable=True)
+    empty = to_event_watermark(orders.limit(0), payments=payments.limit(0), refunds=refunds.limit(0))
+    assert_df_equality(empty, spark.createDataFrame([(None,)], "as_of timestamp"), ignore_nullable=True)

@@ -17,6 +17,7 @@ from chispa import assert_approx_df_equality, assert_df_equality
 
 from brandlake import tables
 from brandlake.runtime import job_context
+from tests.gold_schema import assert_gold_schema
 
 T0 = dt.datetime(2024, 1, 1)
 LINK_VIEW = ["left_platform_id", "left_customer_id", "right_platform_id", "right_customer_id", "rule", "evidence"]
@@ -76,6 +77,7 @@ def test_accounts_sharing_a_phone_or_an_address_with_compatible_attributes_becom
     ], LINK_VIEW_SCHEMA)
     assert_df_equality(links, expected_links, ignore_row_order=True, ignore_nullable=True)
     assert (details["mode"], details["redirects"], details["persons"]) == ("full", 0, 4)
+    assert_gold_schema(spark, gold, "identity_accounts", "identity_links", "identity_fs_parameters")
 
     # a second run without new versions matches nothing and changes nothing
     before = tables.read(spark, f"{gold}/identity_accounts").collect()
@@ -115,6 +117,7 @@ def test_a_new_account_linking_two_persons_keeps_the_older_id_and_redirects_the_
                        ignore_row_order=True, ignore_nullable=True)
     assert (details["mode"], details["accounts_matched"], details["links_by_rule"]) == (
         "incremental", 1, {"phone": 1, "address": 1})
+    assert_gold_schema(spark, gold, "identity_accounts", "identity_links", "person_redirects")
 
 
 def test_match_weight_is_prior_log_odds_plus_level_weights_of_comparable_fields(spark):

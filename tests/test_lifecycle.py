@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from tests.gold_inputs import frame, nullable
+from tests.gold_schema import assert_registered_schema
 
 RULES = dict(intro_months=3, growth_threshold=0.2, decline_threshold=0.2, decline_peak_ratio=0.7)
 
@@ -98,6 +99,7 @@ def test_product_months_and_alerts_carry_rates_baselines_and_evidence(spark):
     assert_approx_df_equality(months, expected_months, 1e-9, ignore_row_order=True, ignore_nullable=True)
 
     lifecycle = with_lifecycle_stage(months, **RULES)
+    assert_registered_schema(lifecycle, "product_lifecycle")   # what `brandlake lifecycle` writes as it is
     complaint_chats = chats.join(lines.select("order_id", "product_id"), "order_id") \
         .where(F.col("intent") == "return_request")
     alerts = to_product_alerts(lifecycle, reviews=reviews, chats=complaint_chats, history_months=6, min_volume=2,

@@ -186,3 +186,21 @@ def test_every_row_gets_one_outcome_and_returns_match_the_latest_earlier_line(sp
          "the seller, not a customer sale", None, None, None, None, None, None),
     ], schema)
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_import_output_counts_are_the_grains_of_each_bronze_table(spark):
+    # orders o1 (two lines, one sku twice), o2 (shipping only) by c1/c2; o3 only quarantined; a refund row
+    rows = spark.createDataFrame([
+        ("order_line", "o1", "c1", "s1"), ("order_line", "o1", "c1", "s1"), ("order_discount", "o1", "c1", None),
+        ("shipping_fee", "o2", "c2", None), ("quarantined", "o3", "c3", "s9"), ("refund", "o1", "c1", "s1"),
+        ("order_line", "o4", None, "s2"),   # a guest line: an order and a product, no customer
+    ], "_outcome string, order_id string, customer_id string, sku_id string")
+    tallies = tm.to_output_tallies(rows)
+    assert_df_equality(tallies, spark.createDataFrame([(3, 2, 2)], "orders long, customers long, products long"),
+                       ignore_nullable=True)
+    assert tm.output_counts(tallies.first().asDict(), refunds=1) == {
+        "order_events": 3, "payment_events": 3, "refund_events": 1, "customers": 2, "products": 2,
+        "platforms": 1, "brands": 1, "shops": 1}
+    assert tm.output_counts({"orders": 0, "customers": 0, "products": 0}, refunds=0) == {
+        "order_events": 0, "payment_events": 0, "refund_events": 0, "customers": 0, "products": 0,
+        "platforms": 0, "brands": 0, "shops": 0}

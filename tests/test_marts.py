@@ -6,7 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from brandlake.transforms.marts.build import MART_COHORT_RETENTION, MART_REPURCHASE, to_repurchase
-from brandlake.transforms.marts.periods import to_sale_events, with_periods
+from brandlake.transforms.marts.periods import (
+    SALE_EVENTS,
+    to_periods_to_rebuild,
+    to_reference_keys,
+    to_sale_events,
+    with_periods,
+)
 from brandlake.transforms.marts.privacy import suppress_small_cells
 from chispa import assert_df_equality
 
@@ -77,3 +83,28 @@ def test_repurchase_rates_wait_for_their_window_and_retention_counts_active_coho
         ("A", "month:2024-07", d(2024, 7, 1), 0, 1, 1.0, False),
     ], MART_COHORT_RETENTION)
     assert_df_equality(retention, expected_retention, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_periods_to_rebuild_are_the_touched_ones_and_those_comparing_against_them(spark):
+    d = dt.date
+    events = spark.createDataFrame([("tmall", "event:2024 Spring", "main", d(2024, 3, 5), d(2024, 3, 6)),
+                                    ("tmall", "event:2025 Spring", "main", d(2025, 3, 4), d(2025, 3, 5))], SALE_EVENTS)
+    dates = "platform_id string, order_date date"
+    touched = spark.createDataFrame([("tmall", d(2024, 3, 5))], dates)
+    all_dates = spark.createDataFrame([
+        ("tmall", d(2024, 3, 5)), ("tmall", d(2024, 3, 12)),   # the next week compares with the touched one
+        ("tmall", d(2024, 4, 20)),                             # next month
+        ("tmall", d(2025, 3, 4)),                              # 52 weeks, 12 months and the event a year later
+        ("tmall", d(2024, 6, 10)),                             # nothing to do with March 2024
+    ], dates)
+    rebuild = to_periods_to_rebuild(touched, all_dates=all_dates, sale_events=events)
+    assert_df_equality(rebuild, spark.createDataFrame([(k,) for k in (
+        "event:2024 Spring", "month:2024-03", "week:2024-03-04",                          # touched
+        "event:2025 Spring", "month:2024-04", "month:2025-03", "week:2024-03-11", "week:2025-03-03",
+    )], "period_key string"), ignore_row_order=True, ignore_nullable=True)
+
+    periodic = with_periods(all_dates, sale_events=events)
+    refs = to_reference_keys(periodic, touched=["week:2024-03-11", "month:2024-04", "event:2025 Spring"])
+    assert_df_equality(refs, spark.createDataFrame([(k,) for k in (
+        "week:2024-03-04", "week:2023-03-13", "month:2024-03", "month:2023-04", "event:2024 Spring",
+    )], "period_key string"), ignore_row_order=True, ignore_nullable=True)

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from brandlake import tables
 from brandlake.config import load_config
 from brandlake.runtime import job_context
+from tests.gold_schema import assert_gold_schema
 from tests.report_inputs import LATE_ORDER, ORDERS, lake_inputs, write_lake
 
 K = 3
@@ -130,6 +131,7 @@ def test_deliveries_record_each_report_with_its_tier_sections_and_checksum(spark
         ("brandB", "month:2024-02", "basic", ["sales_trend", "order_time", "delivery_regions", "products"], "zh",
          digest["brandB"]),
     ]
+    assert_gold_schema(spark, cfg.lake.gold, "report_deliveries", *MARTS, marts.TRACKING, marts.EXCEPTIONS)
 
 
 def test_report_renders_offline_in_headless_chromium_with_every_chart_drawn(lake):

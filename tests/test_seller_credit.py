@@ -9,6 +9,8 @@ from brandlake.transforms import seller_credit as sc
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
+from tests.gold_schema import assert_registered_schema
+
 Q1, Q2 = dt.date(2024, 1, 1), dt.date(2024, 4, 1)
 INPUTS = ("shop_id string, quarter_start date, customs_weeks int, customs_value_rpt decimal(18,2), "
           "fx_collected_rpt decimal(18,2), tax_refund_rpt decimal(18,2), orders int, disputes int, tenure_quarters int")
@@ -66,6 +68,7 @@ def test_quarter_inputs_count_only_cross_border_shops_records_and_orders(spark):
        "fx_collected_rpt decimal(18,2), tax_refund_rpt decimal(18,2), orders int, disputes int, tenure_quarters int")
     assert_df_equality(actual.select(*expected.columns), expected, ignore_row_order=True, ignore_nullable=True)
     credit = sc.to_seller_credit(records, orders=orders, shops=shops)
+    assert_registered_schema(credit, "seller_credit")   # what `brandlake seller-credit` writes as it is
     forward = sc.to_forward_pairs(credit).select("shop_id", "quarter_start", "next_dispute_rate")
     assert_df_equality(forward, spark.createDataFrame([("x1", Q1, 0.5)], "shop_id string, quarter_start date, "
                                                       "next_dispute_rate double"),

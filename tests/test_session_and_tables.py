@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from chispa import assert_df_equality
 from pyspark import SparkConf
 from pyspark.sql import functions as F
@@ -11,6 +12,7 @@ from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.config import load_config
+from brandlake.errors import exit_code_of
 from brandlake.session import session_conf
 from brandlake.summary import RunSummary
 
@@ -102,3 +104,27 @@ def test_run_summary_accumulates_counts_and_writes_json(spark, tmp_path):
     doc = json.loads((tmp_path / "runs" / "r1.json").read_text())
     assert doc["tables"] == {"bronze.orders": {"rows_read": 5, "rows_written": 4, "rows_quarantined": 1}}
     assert [st["name"] for st in doc["stages"]] == ["ingest"] and doc["status"] == "succeeded"
+
+
+def test_read_required_reads_every_table_or_names_every_missing_one_and_its_command(spark, tmp_path):
+    have, absent, also_absent = (str(tmp_path / n) for n in ("orders", "payments", "refunds"))
+    tables.overwrite(spark.createDataFrame([(2, "b", 2)], SCHEMA), have)
+    got = tables.read_required(spark, {"orders": have}, command="gold", hint="run `brandlake silver` first")
+    assert list(got) == ["orders"]
+    assert_df_equality(got["orders"], spark.createDataFrame([(2, "b", 2)], SCHEMA), ignore_nullable=True)
+
+    with pytest.raises(tables.MissingInputsError) as e:
+        tables.read_required(spark, {"orders": have, "payments": absent, "refunds": also_absent}, command="gold",
+                             hint="run `brandlake silver` first")
+    assert (str(e.value), e.value.missing, exit_code_of(e.value)) == (
+        f"gold needs table(s) 'payments' at {absent}, 'refunds' at {also_absent}; run `brandlake silver` first",
+        {"payments": absent, "refunds": also_absent}, 2)
+
+
+def test_overwrite_counted_replaces_the_table_and_returns_the_rows_its_commit_wrote(spark, tmp_path):
+    path = str(tmp_path / "t")
+    tables.overwrite(spark.createDataFrame([(9, "old", 1)], SCHEMA), path)
+    df = spark.createDataFrame([(1, "a", 1), (2, None, 2), (3, "c", None)], SCHEMA)
+    assert tables.overwrite_counted(df, path) == 3
+    assert_df_equality(tables.read(spark, path), df, ignore_row_order=True, ignore_nullable=True)
+    assert tables.overwrite_counted(spark.createDataFrame([], SCHEMA), path) == 0

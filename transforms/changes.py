@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 
 def changed_keys(before: DataFrame, after: DataFrame, *, keys: Sequence[str], columns: Sequence[str]) -> DataFrame:
@@ -18,3 +19,20 @@ def changed_keys(before: DataFrame, after: DataFrame, *, keys: Sequence[str], co
 
     old, new = fingerprint(before), fingerprint(after)
     return new.subtract(old).unionByName(old.subtract(new)).select(*keys).distinct()
+
+
+# Incremental jobs remember the Delta version of each input they processed last
+
+GOLD_STATE = T.StructType([
+    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
+    T.StructField("as_of", T.TimestampType(), True), T.StructField("run_id", T.StringType(), True),
+])
+"""Gold ``_gold_state`` (the gold job's own state). One row per silver table: the Delta version the last
+successful gold run processed."""
+
+MARTS_STATE = T.StructType([
+    T.StructField("source", T.StringType(), False), T.StructField("version", T.LongType(), False),
+    T.StructField("run_id", T.StringType(), True),
+])
+"""Gold ``_marts_state`` (the marts job's own state). One row per input table: the Delta version the last
+successful marts run processed."""

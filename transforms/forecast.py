@@ -122,3 +122,12 @@ def to_presale_lines(orders: DataFrame, *, order_lines: DataFrame, payments: Dat
                  "order_id")
            .withColumn("series_id", F.concat_ws("|", "product_id", "platform_id", "region")))
     return out.select(*[F.col(f.name).cast(f.dataType) for f in PRESALE_LINES.fields])
+
+
+STAT_FORECASTS = T.StructType([
+    T.StructField("series_id", T.StringType()), T.StructField("origin", T.TimestampType()),
+    T.StructField("ds", T.TimestampType()), T.StructField("yhat_stat", T.DoubleType()),
+    T.StructField("method", T.StringType()), T.StructField("status", T.StringType()),
+])
+"""One row per series × backtest origin × forecast day: the per-series statistical method's forecast
+(``yhat_stat``), or why no method was fitted (``status``)."""

@@ -105,3 +105,42 @@ def source(name: str) -> LandingSource:
         return SOURCES[name]
     except KeyError:
         raise KeyError(f"unknown landing source {name!r}; known: {sorted(SOURCES)}") from None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ingest's own bookkeeping tables in bronze (which file versions were seen; which were set aside whole)
+
+LEDGER_SCHEMA = T.StructType([
+    T.StructField("source", T.StringType(), False),
+    T.StructField("file", T.StringType(), False),
+    T.StructField("landing_batch", T.IntegerType(), True),
+    T.StructField("size_bytes", T.LongType(), False),
+    T.StructField("modified_ms", T.LongType(), False),
+    T.StructField("checksum", T.StringType(), False),
+    T.StructField("status", T.StringType(), False),   # accepted | redelivered | unchanged
+    T.StructField("header", T.ArrayType(T.StringType()), True),
+    T.StructField("header_line", T.StringType(), True),
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("checked_at", T.TimestampType(), False),
+])
+"""Bronze ``_landing_files``, ingest's ledger. One row per landing file version seen (file, checksum, modification time)."""
+LEDGER_KEYS = ("file", "checksum", "modified_ms")
+
+QUARANTINE_SCHEMA = T.StructType([
+    T.StructField("source", T.StringType(), False),
+    T.StructField("file", T.StringType(), False),
+    T.StructField("landing_batch", T.IntegerType(), True),
+    T.StructField("size_bytes", T.LongType(), True),
+    T.StructField("checksum", T.StringType(), True),
+    T.StructField("reason_code", T.StringType(), False),
+    T.StructField("reason", T.StringType(), False),
+    T.StructField("quarantined_path", T.StringType(), False),
+    T.StructField("run_id", T.StringType(), False),
+    T.StructField("quarantined_at", T.TimestampType(), False),
+    T.StructField("status", T.StringType(), False),   # quarantined | replayed
+    T.StructField("replay_run_id", T.StringType(), True),
+    T.StructField("replayed_at", T.TimestampType(), True),
+    T.StructField("replay_rows", T.LongType(), True),
+])
+"""Bronze ``_landing_quarantine``. One row per landing file (or folder) set aside whole, with the reason."""
+QUARANTINE_KEYS = ("quarantined_path",)

@@ -53,7 +53,7 @@ PRODUCT_LIFECYCLE = _schema(
     *PRODUCT_MONTHS.fields, ("velocity_3m", _F, False), ("growth", _F, True), ("peak_velocity_3m", _F, False),
     ("stage", _S, False),
 )
-"""Gold `product_lifecycle`. One row per product per month: PRODUCT_MONTHS plus `velocity_3m`, `growth`
+"""One row per product per month: the PRODUCT_MONTHS columns plus `velocity_3m`, `growth`
 (vs the three months before), `peak_velocity_3m` (so far) and `stage` (module docstring rules)."""
 
 TOPIC_COUNT = T.StructType([T.StructField("topic", _S, True), T.StructField("reviews", _L, True)])
@@ -66,7 +66,7 @@ PRODUCT_ALERTS = _schema(
     ("evidence_intents", T.ArrayType(INTENT_COUNT, True), False),
     ("evidence_review_ids", T.ArrayType(_S, True), False),
 )
-"""Gold `product_alerts`. One row per product × month × metric × baseline (`against` = own_history or
+"""One row per product × month × metric × baseline (`against` = own_history or
 category) where the metric jumped: value ≥ baseline + min_increase and value ≥ ratio × baseline, on at
 least min_volume lines/reviews. Evidence: topics of the month's negative reviews, complaint intents of
 its conversations, and up to 5 negative review ids (lowest rating first)."""

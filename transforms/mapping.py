@@ -5,6 +5,7 @@ tables. The loader that validates a mapping file lives in ``brandlake.mappings``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -648,3 +649,25 @@ def with_bronze_metadata(df: DataFrame, *, ingested_at: Column, run_id: str) -> 
     """Add the bronze bookkeeping columns; imports do not arrive in landing batches (``_landing_batch`` null)."""
     return df.select("*", F.lit(None).cast("int").alias("_landing_batch"),
                      ingested_at.cast("timestamp").alias("_ingested_at"), F.lit(run_id).alias("_run_id"))
+
+
+def to_output_tallies(rows: DataFrame) -> DataFrame:
+    """One row from the classified rows (column ``_outcome``): distinct ``orders`` and ``customers`` with a
+    sale row (line, shipping or discount) and distinct ``products`` (skus) on lines: the grains the bronze
+    tables get, in one pass."""
+    sale = F.col("_outcome").isin(LINE, SHIPPING, DISCOUNT)
+    return rows.agg(
+        F.count_distinct(F.when(sale, F.col("order_id"))).alias("orders"),
+        F.count_distinct(F.when(sale, F.col("customer_id"))).alias("customers"),
+        F.count_distinct(F.when(F.col("_outcome") == LINE, F.col("sku_id"))).alias("products"),
+    )
+
+
+def output_counts(tallies: Mapping[str, int], *, refunds: int) -> dict[str, int]:
+    """Rows each bronze table of an import gets, from ``to_output_tallies``' row and the refund rows: an
+    order and a payment event per order; one platform, brand and shop when anything was imported."""
+    orders = int(tallies["orders"])
+    one = 1 if orders else 0
+    return {"order_events": orders, "payment_events": orders, "refund_events": refunds,
+            "customers": int(tallies["customers"]), "products": int(tallies["products"]),
+            "platforms": one, "brands": one, "shops": one}

@@ -139,3 +139,10 @@ def to_transition_counts(journeys: DataFrame) -> DataFrame:
                                                                              F.explode(pairs).alias("_p"))
     return (steps.select("brand_id", "month", F.col("_p.a").alias("from_state"), F.col("_p.b").alias("to_state"))
             .groupBy("brand_id", "month", "from_state", "to_state").agg(F.count(F.lit(1)).alias("transitions")))
+
+
+MARKOV_CREDITS = T.StructType([T.StructField("brand_id", T.StringType()), T.StructField("month", T.DateType()),
+                         T.StructField("model", T.StringType()), T.StructField("channel", T.StringType()),
+                         T.StructField("conversions", T.DoubleType())])
+"""One row per brand × month × channel credited by the Markov removal-effect model (model ``markov``),
+before shares: the rows models/attribution.py solves on the driver."""

@@ -60,3 +60,15 @@ def orders_to_resettle(
         settlement.where(F.col("settlement_status") == PENDING).select("order_id").join(overdue, "order_id", "left_semi")
     )
     return reduce(DataFrame.unionByName, parts).distinct()
+
+
+def to_event_watermark(orders: DataFrame, *, payments: DataFrame, refunds: DataFrame) -> DataFrame:
+    """One row, column ``as_of``: the latest event time in silver orders (updated_at), payments (paid_at) and
+    refunds (refunded_at); null when all three are empty. The gold job judges overdue presale balances as of
+    it unless told a time, so a re-run on the same silver settles the same way."""
+    return (
+        orders.agg(F.max("updated_at").alias("as_of"))
+        .unionByName(payments.agg(F.max("paid_at").alias("as_of")))
+        .unionByName(refunds.agg(F.max("refunded_at").alias("as_of")))
+        .agg(F.max("as_of").alias("as_of"))
+    )

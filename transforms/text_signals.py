@@ -55,7 +55,7 @@ REVIEW_SCORES = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
     ("sentiment", _F, True), ("is_negative", T.BooleanType(), True),
     ("topics", T.ArrayType(_S, True), False), ("model_version", _S, True),
 ]])
-"""Gold `review_scores`. One row per review: predicted sentiment (label and score in [−1, 1]) from the
+"""One row per review: predicted sentiment (label and score in [−1, 1]) from the
 text model named by `model_version`, and lexicon topics."""
 
 REVIEW_SIGNALS = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
@@ -64,7 +64,7 @@ REVIEW_SIGNALS = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
     *[(f"topic_{t}_share", _F, True) for t in TOPIC_LEXICON],
     ("negative_topic_top", _S, True),
 ]])
-"""Gold `review_signals`. One row per product per week (Monday of the review date): review count, mean
+"""One row per product per week (Monday of the review date): review count, mean
 rating, mean predicted sentiment, share of negative reviews, share of reviews per topic, and the topic
 most frequent among the week's negative reviews."""
 
@@ -73,7 +73,7 @@ CS_SIGNALS = T.StructType([T.StructField(n, t, nl) for n, t, nl in [
     ("complaint_rate", _F, True), ("lines", _L, False),
     ("intent_counts", T.MapType(_S, _L, False), False),
 ]])
-"""Gold `cs_signals`. One row per product per week (Monday of the chat date) with conversations about
+"""One row per product per week (Monday of the chat date) with conversations about
 orders holding the product: chats, complaint chats (complaint intents), complaint rate per order line
 sold that week, and chats per predicted intent."""
 
@@ -122,3 +122,8 @@ def to_cs_signals(chats: DataFrame, *, lines: DataFrame, complaint_intents: Sequ
            .fillna(0, subset=["lines"])
            .withColumn("complaint_rate", F.when(F.col("lines") > 0, F.col("complaint_chats") / F.col("lines"))))
     return out.select(*[F.col(f.name).cast(f.dataType) for f in CS_SIGNALS.fields])
+
+
+PREDICTION = T.StructType([T.StructField("id", T.StringType()), T.StructField("label", T.StringType()),
+                           T.StructField("confidence", T.DoubleType())])
+"""One row per scored text (review or chat, by ``id``): the text model's label and its confidence."""

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 # section -> (mart table, how its rows are chosen)
 SECTIONS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -84,3 +85,12 @@ def to_report_sections(
                                         period_start=period_start))
             out[section][table] = rows.orderBy(*df.columns)
     return out
+
+
+REPORT_DELIVERIES = T.StructType([T.StructField(n, t, nullable) for n, t, nullable in [
+    ("brand_id", T.StringType(), False), ("period_key", T.StringType(), False), ("tier", T.StringType(), False),
+    ("sections", T.ArrayType(T.StringType(), False), False), ("language", T.StringType(), False),
+    ("html_path", T.StringType(), False), ("html_sha256", T.StringType(), False), ("run_id", T.StringType(), False),
+    ("delivered_at", T.TimestampType(), False),
+]])
+"""One row per delivered report (brand × period × run): tier, sections, language, file and its SHA-256."""
