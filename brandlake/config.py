@@ -182,6 +182,7 @@ class RunConfig:
     """How a run reports itself while it works."""
 
     progress_seconds: float = 30.0  # a progress line per running step this often (0: none)
+    parallel_writes: int = 4        # independent tables a job writes at once in its one session (1: one by one)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +63,29 @@ class JobContext:
     log_path: Path | None = None
     _marks: list[tuple[int, ExitStack]] = field(default_factory=list, repr=False)
     _depth: int = 0
+
+    def concurrently(self, work: Mapping[str, Callable[[], object]], *, step: str) -> dict[str, object]:
+        """Run independent pieces of work (each writes its own table) on up to ``run.parallel_writes`` threads
+        of the one session; results by name. Their Spark jobs are described ``brandlake <command> · <name> ·
+        <step>``. Every piece runs to its end; the first failure is then raised (each write is idempotent, so
+        a rerun redoes only what failed)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from brandlake.session import job_description
+
+        def one(name: str, fn: Callable[[], object]) -> object:
+            with job_description(self.spark, f"brandlake {self.summary.command} · {name} · {step}"):
+                return fn()
+
+        workers = max(1, min(self.cfg.run.parallel_writes, len(work)))
+        if workers == 1:
+            return {name: one(name, fn) for name, fn in work.items()}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="brandlake-write") as pool:
+            futures = {name: pool.submit(one, name, fn) for name, fn in work.items()}
+        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        return {name: f.result() for name, f in futures.items()}
 
     @contextmanager
     def step(self, table: str, step: str, *, rows: Callable[[], dict[str, int] | None] | None = None,

@@ -118,11 +118,15 @@ def replace_where(df: DataFrame, path: str, condition: Column, *, partition_by: 
     if not exists(spark, path):
         overwrite(df, path, partition_by=partition_by)
         return
-    df.writeTo(_identifier(path)).overwrite(condition)
+    df.writeTo(_identifier(spark, path)).overwrite(condition)
 
 
-def _identifier(path: str) -> str:
-    """Delta's path-based table identifier (backticks in the path escaped)."""
+def _identifier(spark: SparkSession, path: str) -> str:
+    """Delta's path-based table identifier (backticks in the path escaped), for the path qualified the way
+    ``load``/``save`` qualify it: an identifier does not resolve a relative path (the default lake root is
+    ``./lake``) against the working directory, so it is made absolute here."""
+    fs, p = hadoop_fs(spark, path)
+    path = str(fs.makeQualified(p).toString())
     return "delta.`" + path.replace("`", "``") + "`"
 
 

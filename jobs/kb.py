@@ -33,9 +33,13 @@ KB_TABLE = "cs_kb"
 
 def chats_with_category(spark: SparkSession, lake) -> DataFrame:
     """Silver chats with the category of their order's first product line (ANY_CATEGORY without order)."""
-    chats = tables.read(spark, f"{lake.silver}/cs_chats")
-    lines = tables.read(spark, gold_path(lake.gold, "order_line_settlement")).select("order_id", "line_id", "sku_id")
-    products = tables.read(spark, f"{lake.silver}/products").groupBy("sku_id").agg(F.max("category").alias("category"))
+    inputs = tables.read_required(spark, {
+        "cs_chats": f"{lake.silver}/cs_chats", "products": f"{lake.silver}/products",
+        "order_line_settlement": gold_path(lake.gold, "order_line_settlement"),
+    }, command="build-kb", hint="run `brandlake silver` and `brandlake gold` first")
+    chats = inputs["cs_chats"]
+    lines = inputs["order_line_settlement"].select("order_id", "line_id", "sku_id")
+    products = inputs["products"].groupBy("sku_id").agg(F.max("category").alias("category"))
     order_cat = (lines.join(products, "sku_id").groupBy("order_id")
                  .agg(F.min_by("category", "line_id").alias("category")))
     return (chats.join(order_cat, "order_id", "left")

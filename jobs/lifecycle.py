@@ -45,10 +45,12 @@ def scored_reviews(ctx: JobContext) -> DataFrame:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg, lc = ctx.spark, ctx.cfg, ctx.cfg.lifecycle
-    lines = tables.read(spark, gold_path(cfg.lake.gold, "order_line_settlement"))
-    products = tables.read(spark, f"{cfg.lake.silver}/products")
-    returns = tables.read(spark, f"{cfg.lake.silver}/returns")
-    chats = tables.read(spark, f"{cfg.lake.silver}/cs_chats")
+    inputs = tables.read_required(spark, {
+        "order_line_settlement": gold_path(cfg.lake.gold, "order_line_settlement"),
+        "products": f"{cfg.lake.silver}/products", "returns": f"{cfg.lake.silver}/returns",
+        "cs_chats": f"{cfg.lake.silver}/cs_chats", "reviews": f"{cfg.lake.silver}/reviews",
+    }, command="lifecycle", hint="run `brandlake silver` and `brandlake gold` first")
+    lines, products, returns, chats = (inputs[n] for n in ("order_line_settlement", "products", "returns", "cs_chats"))
     reviews = scored_reviews(ctx).persist()
     as_of = args.as_of or lines.agg(F.max("order_date")).first()[0]
     if as_of is None:

@@ -219,8 +219,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         return M.to_benchmarks(read["mart_sales_trend"], read["mart_funnel"], read["mart_repurchase"],
                                read["mart_products"], tiers=tiers, m=m)
 
-    for name, df in [*results.items(), ("mart_benchmarks", None)]:
-        df = benchmarks() if df is None else df
+    def write(name: str, df: DataFrame) -> None:
         path = gold_path(ctx.cfg.lake.gold, name)
         whole = name in ("mart_repurchase", "mart_cohort_retention") or touched is None
         if whole:
@@ -230,6 +229,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
                 tables.replace_where(df.where(F.col("period_key").isin(*touched)), path,
                                      F.col("period_key").isin(*sorted(touched)))
         written[name] = "all" if whole else len(touched or [])
+
+    # the marts are independent of each other: written side by side; the benchmarks read four of them
+    ctx.concurrently({name: (lambda n=name, d=df: write(n, d)) for name, df in results.items()}, step="write")
+    write("mart_benchmarks", benchmarks())
     periodic.unpersist()
     lines.unpersist()
     sessions.unpersist()

@@ -32,10 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    s = {n: tables.read(spark, f"{cfg.lake.silver}/{n}") for n in (
+    s = tables.read_required(spark, {n: f"{cfg.lake.silver}/{n}" for n in (
         "inventory", "orders", "order_lines", "tracking_events", "warehouses", "promotions", "platforms",
-        "clickstream")}
-    forecast = tables.read(spark, gold_path(cfg.lake.gold, "sales_forecast"))
+        "clickstream")}, command="plan-logistics", hint="run `brandlake silver` first")
+    forecast = tables.read_required(spark, {"sales_forecast": gold_path(cfg.lake.gold, "sales_forecast")},
+                                    command="plan-logistics",
+                                    hint="run `brandlake train-forecast` and `brandlake score-forecast` first"
+                                    )["sales_forecast"]
     as_of = args.as_of or s["orders"].agg(F.max("updated_at")).first()[0]
     regions, pl = cfg.forecast.regions, cfg.planning
     calendar = to_sale_calendar(s["promotions"], platforms=s["platforms"]).persist()

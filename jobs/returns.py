@@ -45,10 +45,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
     spark, lake = ctx.spark, ctx.cfg.lake
-    silver = {n: tables.read(spark, f"{lake.silver}/{n}")
-              for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
+    paths = {n: f"{lake.silver}/{n}" for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
+    silver = tables.read_required(spark, {**paths, "order_line_settlement": gold_path(lake.gold, "order_line_settlement")},
+                                  command=ctx.summary.command, hint="run `brandlake silver` and `brandlake gold` first")
     return {
-        "lines": tables.read(spark, gold_path(lake.gold, "order_line_settlement")),
+        "lines": silver["order_line_settlement"],
         "orders": silver["orders"], "products": silver["products"], "shops": silver["shops"],
         "returns": silver["returns"], "reviews": silver["reviews"],
         "pickups": silver["tracking_events"].where(F.col("scan_type") == "pickup")

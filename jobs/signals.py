@@ -48,9 +48,11 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     tracking.configure(cfg)
     sentiment_model, s_mv = registry.load_alias(cfg.signals.model_name)
     intent_model, i_mv = registry.load_alias(cfg.signals.intent_model_name)
-    reviews = tables.read(spark, f"{cfg.lake.silver}/reviews")
-    chats = tables.read(spark, f"{cfg.lake.silver}/cs_chats")
-    lines = tables.read(spark, gold_path(cfg.lake.gold, "order_line_settlement"))
+    inputs = tables.read_required(spark, {
+        "reviews": f"{cfg.lake.silver}/reviews", "cs_chats": f"{cfg.lake.silver}/cs_chats",
+        "order_line_settlement": gold_path(cfg.lake.gold, "order_line_settlement"),
+    }, command="signals", hint="run `brandlake silver` and `brandlake gold` first")
+    reviews, chats, lines = inputs["reviews"], inputs["cs_chats"], inputs["order_line_settlement"]
 
     pred = predict(reviews, sentiment_model, id_col="review_id", text_col="review_text")
     scores = reviews.join(pred.withColumnRenamed("id", "review_id"), "review_id", "left").select(

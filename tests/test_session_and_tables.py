@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from chispa import assert_df_equality
@@ -86,7 +87,7 @@ def test_append_once_skips_a_replayed_batch(spark, tmp_path):
 
 
 def test_replace_where_replaces_only_the_matching_rows(spark, tmp_path):
-    path = str(tmp_path / "t")
+    path = os.path.relpath(tmp_path / "t")  # relative, like the default lake root ./lake
     tables.overwrite(spark.createDataFrame([(1, "a", 1), (2, "b", 2)], SCHEMA), path)
     tables.replace_where(spark.createDataFrame([(3, "c", 2)], SCHEMA), path, F.col("updated_at") == 2)
     expected = spark.createDataFrame([(1, "a", 1), (3, "c", 2)], SCHEMA)
