@@ -63,6 +63,7 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
         log_dir.mkdir(parents=True)
         overrides["spark"]["conf"] = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir)}
     cfg = load_config(env, overrides=overrides)
+    root.mkdir(parents=True, exist_ok=True)  # the benchmark creates its lake (commands refuse a missing root)
     result: dict = {"scale": scale, "stages": {}}
     from brandlake.cli import COMMANDS
 
