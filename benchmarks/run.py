@@ -61,7 +61,8 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
     if event_log:  # Spark's own event log, summarized by benchmarks/spark_profile.py after the run
         shutil.rmtree(log_dir, ignore_errors=True)
         log_dir.mkdir(parents=True)
-        overrides["spark"]["conf"] = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir)}
+        overrides["spark"]["conf"] = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir),
+                                      "spark.eventLog.compress": "false"}
     cfg = load_config(env, overrides=overrides)
     root.mkdir(parents=True, exist_ok=True)  # the benchmark creates its lake (commands refuse a missing root)
     result: dict = {"scale": scale, "stages": {}}

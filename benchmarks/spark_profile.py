@@ -33,10 +33,19 @@ class Bucket:
 
 
 def _files(path: Path) -> list[Path]:
+    """The event files of a log: one file, or Spark 4's rolling ``eventlog_v2_<app>/events_<n>_<app>`` files in
+    order (uncompressed: benchmarks/run.py sets ``spark.eventLog.compress=false``)."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.iterdir() if p.is_file() and not p.name.endswith(".inprogress")) or \
-        sorted(p for p in path.iterdir() if p.is_file())
+    files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "appstatus"))]
+    compressed = [p for p in files if p.suffix in (".zstd", ".lz4", ".snappy", ".lzf")]
+    if compressed:
+        raise ValueError(f"compressed event log {compressed[0]}: decompress it (e.g. `unzstd`) or run with "
+                         "spark.eventLog.compress=false")
+    def order(p: Path) -> tuple:
+        parts = p.name.split("_")
+        return (p.parent.name, int(parts[1]) if p.name.startswith("events_") and parts[1].isdigit() else 0, p.name)
+    return sorted(files, key=order)
 
 
 def bucket_of(description: str | None) -> str:
