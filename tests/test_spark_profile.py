@@ -29,8 +29,12 @@ def test_jobs_tasks_and_driver_gaps_are_charged_to_their_table_and_step(tmp_path
         *_job(3, 111, 112, None, [3]),
         {"Event": "SparkListenerApplicationEnd", "Timestamp": 115_000},
     ]
-    log = tmp_path / "app-1"
-    log.write_text("".join(json.dumps(e) + "\n" for e in events))
+    # Spark 4's rolling layout: eventlog_v2_<app>/events_<n>_<app>, read in order (events_2 before events_10)
+    log = tmp_path / "eventlog_v2_app-1"
+    log.mkdir()
+    (log / "appstatus_app-1").write_text("")
+    for n, part in ((2, events[3:9]), (1, events[:3]), (10, events[9:])):
+        (log / f"events_{n}_app-1").write_text("".join(json.dumps(e) + "\n" for e in part))
 
     assert profile(log) == {
         "wall_seconds": 15.0, "job_seconds": 5.0, "jobs": 4,
