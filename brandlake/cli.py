@@ -13,7 +13,7 @@ import sys
 
 from brandlake import __version__, logs
 from brandlake.config import ENVIRONMENTS, ConfigError, deep_merge, load_config, parse_settings
-from brandlake.errors import EXIT_OK, EXIT_USAGE, UsageError, exit_code_of
+from brandlake.errors import EXIT_OK, EXIT_USAGE, HoldBackLimitError, UsageError, exit_code_of
 from brandlake.logs import describe
 
 # command -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
@@ -90,6 +90,9 @@ def failure_line(command: str, error: BaseException) -> str:
     where = f" at {step}" if step else ""
     log_file = getattr(error, LOG_ATTRIBUTE, None)
     details = f" (trace in {log_file}; -v shows it here)" if log_file else ""
+    if isinstance(error, HoldBackLimitError):  # the tables are written; the run only kept back too much
+        return f"brandlake {command} held data back (tables written, exit 3): {error}" + (
+            f" (details in {log_file})" if log_file else "")
     return f"brandlake {command} failed{where}: {describe(error)}{details}"
 
 

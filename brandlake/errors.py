@@ -25,6 +25,11 @@ class DataHeldBackError(RuntimeError):
     exit_code = EXIT_DATA_HELD_BACK
 
 
+class HoldBackLimitError(DataHeldBackError):
+    """A run wrote its tables as intended but crossed a ``hold_back`` limit (exit 3): not a failure of the run,
+    a signal that what it kept back needs a look."""
+
+
 def exit_code_of(error: BaseException) -> int:
     """The documented exit code for ``error`` (1 when it belongs to neither family)."""
     return getattr(error, "exit_code", EXIT_FAILURE)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from brandlake.config import HoldBackConfig, HoldBackLimits
-from brandlake.errors import DataHeldBackError
+from brandlake.errors import HoldBackLimitError
 
 LANDING = "landing"  # the run-summary table name that counts quarantined landing files
 
@@ -95,4 +95,4 @@ def raise_if_held_back(summary: Any, cfg: HoldBackConfig) -> None:
     found = breaches(summary, cfg)
     summary.details["held_back"] = found
     if found:
-        raise DataHeldBackError("run kept back more than configured: " + "; ".join(found))
+        raise HoldBackLimitError("run kept back more than configured: " + "; ".join(found))

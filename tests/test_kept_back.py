@@ -14,6 +14,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from brandlake.cli import failure_line
 from brandlake.config import HoldBackConfig, HoldBackLimits
 from brandlake.errors import DataHeldBackError, exit_code_of
 from brandlake.keptback import add_reasons, breaches, kept_back_line, raise_if_held_back
@@ -64,6 +65,11 @@ def test_import_file_mostly_quarantined_crosses_the_default_limit_and_exits_3():
     with pytest.raises(DataHeldBackError, match=r"run kept back more than configured: import.shop: 2001") as e:
         raise_if_held_back(s, HoldBackConfig())
     assert exit_code_of(e.value) == 3
+    # the terminal line says the data was held back, not that the run failed: its tables are written
+    e.value.brandlake_log = "/lake/_runs/r1.log"
+    assert failure_line("import", e.value) == (
+        "brandlake import held data back (tables written, exit 3): " + str(e.value)
+        + " (details in /lake/_runs/r1.log)")
 
 
 def test_quarantined_files_and_mismatches_cross_their_limits():

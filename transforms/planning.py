@@ -201,9 +201,11 @@ def to_peak_load_forecast(sessions: DataFrame, *, orders: DataFrame, calendar: D
     in_prev = (day >= F.col("prev_start")) & (day <= F.col("prev_end"))
     recent = (F.col("at") > ts - F.expr("INTERVAL 28 DAYS")) & (F.col("at") <= ts)
     before_prev = (day >= F.date_sub("prev_start", 28)) & (day < F.col("prev_start"))
+    # try_divide: no sessions (or orders) in the base weeks means no growth known (null → 1.0 below), not an
+    # ANSI division error
     growth = j.groupBy("platform_id").agg(
-        (F.sum(F.when(recent, F.col("s"))) / F.sum(F.when(before_prev, F.col("s")))).alias("g_s"),
-        (F.sum(F.when(recent, F.col("o"))) / F.sum(F.when(before_prev, F.col("o")))).alias("g_o"))
+        F.try_divide(F.sum(F.when(recent, F.col("s"))), F.sum(F.when(before_prev, F.col("s")))).alias("g_s"),
+        F.try_divide(F.sum(F.when(recent, F.col("o"))), F.sum(F.when(before_prev, F.col("o")))).alias("g_o"))
     hourly = (j.where(in_prev)
               .withColumn("hour_at", F.date_trunc("hour", "at") + F.make_dt_interval(
                   days=F.datediff("event_start", "prev_start")))
