@@ -12,6 +12,7 @@ import argparse
 import collections
 import logging
 
+from brandlake.jobs.marketing import read_session_inputs
 from brandlake.models.attribution import CONVERSION, markov_credit
 from brandlake.transforms import marketing as mk
 from brandlake.transforms.gold_tables import gold_path
@@ -45,10 +46,7 @@ def markov_rows(transitions: list) -> list[tuple]:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
-    inputs = tables.read_required(
-        spark, {"clickstream": f"{cfg.lake.silver}/clickstream", "products": f"{cfg.lake.silver}/products",
-                "identity_accounts": gold_path(cfg.lake.gold, "identity_accounts")},
-        command="channel-attribution", hint="run `brandlake silver` and `brandlake identity` first")
+    inputs = read_session_inputs(ctx, command="channel-attribution")
     sessions = mk.to_brand_sessions(inputs["clickstream"], accounts=inputs["identity_accounts"],
                                     products=inputs["products"])
     journeys = mk.to_journeys(sessions).persist()

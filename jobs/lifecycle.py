@@ -29,15 +29,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="last day counted (default: the latest order_date in order_line_settlement)")
 
 
-def scored_reviews(ctx: JobContext) -> DataFrame:
+def scored_reviews(ctx: JobContext, reviews: DataFrame) -> DataFrame:
     """review_id, product_id, review_date, rating, sentiment, is_negative, topics: from gold review_scores
-    when `brandlake signals` has run, else the rating's sentiment and the lexicon topics."""
+    when `brandlake signals` has run, else from silver ``reviews``: the rating's sentiment and the lexicon
+    topics."""
     gold_scores = gold_path(ctx.cfg.lake.gold, REVIEW_SCORES)
     cols = ("review_id", "product_id", "review_date", "rating", "sentiment", "is_negative", "topics")
     if tables.exists(ctx.spark, gold_scores):
         return tables.read(ctx.spark, gold_scores).select(*cols)
     log.info("lifecycle: no %s yet; review sentiment from star ratings", gold_scores)
-    reviews = tables.read(ctx.spark, f"{ctx.cfg.lake.silver}/reviews")
     label = rating_sentiment(F.col("rating"))
     return reviews.select("review_id", "product_id", "review_date", "rating", sentiment_score(label).alias("sentiment"),
                           (label == "negative").alias("is_negative"), review_topics(F.col("review_text")).alias("topics"))
@@ -51,7 +51,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         "cs_chats": f"{cfg.lake.silver}/cs_chats", "reviews": f"{cfg.lake.silver}/reviews",
     }, command="lifecycle", hint="run `brandlake silver` and `brandlake gold` first")
     lines, products, returns, chats = (inputs[n] for n in ("order_line_settlement", "products", "returns", "cs_chats"))
-    reviews = scored_reviews(ctx).persist()
+    reviews = scored_reviews(ctx, inputs["reviews"]).persist()
     as_of = args.as_of or lines.agg(F.max("order_date")).first()[0]
     if as_of is None:
         raise tables.TableNotFoundError("order_line_settlement is empty; run `brandlake gold` first")

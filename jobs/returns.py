@@ -46,13 +46,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
     spark, lake = ctx.spark, ctx.cfg.lake
     paths = {n: f"{lake.silver}/{n}" for n in ("orders", "products", "shops", "returns", "reviews", "tracking_events")}
-    silver = tables.read_required(spark, {**paths, "order_line_settlement": gold_path(lake.gold, "order_line_settlement")},
+    inputs = tables.read_required(spark, {**paths, "order_line_settlement": gold_path(lake.gold, "order_line_settlement")},
                                   command=ctx.summary.command, hint="run `brandlake silver` and `brandlake gold` first")
     return {
-        "lines": silver["order_line_settlement"],
-        "orders": silver["orders"], "products": silver["products"], "shops": silver["shops"],
-        "returns": silver["returns"], "reviews": silver["reviews"],
-        "pickups": silver["tracking_events"].where(F.col("scan_type") == "pickup")
+        "lines": inputs["order_line_settlement"],
+        "orders": inputs["orders"], "products": inputs["products"], "shops": inputs["shops"],
+        "returns": inputs["returns"], "reviews": inputs["reviews"],
+        "pickups": inputs["tracking_events"].where(F.col("scan_type") == "pickup")
         .select("order_id", F.col("event_at").alias("shipped_at")),
     }
 
