@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from brandlake.jobs.pipeline import stage_args  # noqa: E402
 
-from brandlake.config import load_config  # noqa: E402
+from brandlake.config import deep_merge, load_config, parse_settings  # noqa: E402
 from brandlake.runtime import job_context  # noqa: E402
 
 log = logging.getLogger("bench")
@@ -50,19 +50,20 @@ def rows(summary_tables: dict, prefix: str, key: str) -> int:
 
 
 def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver_memory: str | None = None,
-                event_log: bool = False) -> dict:
+                event_log: bool = False, settings: dict | None = None) -> dict:
     root = out_dir / f"lake_sf{scale}"
     if "generate" in stages and root.exists():
         shutil.rmtree(root)
-    overrides: dict = {"lake": {"root": str(root)}, "spark": {}}
+    overrides: dict = deep_merge(settings or {}, {"lake": {"root": str(root)}})
+    overrides.setdefault("spark", {}).setdefault("conf", {})
     if driver_memory:
         overrides["spark"]["driver_memory"] = driver_memory
     log_dir = out_dir / f"eventlog_sf{scale}"
     if event_log:  # Spark's own event log, summarized by benchmarks/spark_profile.py after the run
         shutil.rmtree(log_dir, ignore_errors=True)
         log_dir.mkdir(parents=True)
-        overrides["spark"]["conf"] = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir),
-                                      "spark.eventLog.compress": "false"}
+        overrides["spark"]["conf"].update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": str(log_dir),
+                                           "spark.eventLog.compress": "false"})
     cfg = load_config(env, overrides=overrides)
     root.mkdir(parents=True, exist_ok=True)  # the benchmark creates its lake (commands refuse a missing root)
     result: dict = {"scale": scale, "stages": {}}
@@ -119,13 +120,17 @@ def main() -> int:
     p.add_argument("--event-log", action="store_true",
                    help="write Spark's event log and print where the time went (benchmarks/spark_profile.py); "
                         "one scale per process")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config setting for an A/B run, as `brandlake --set` (repeatable), e.g. "
+                        "run.parallel_writes=1 or spark.conf.spark.sql.adaptive.enabled=false")
     a = p.parse_args()
+    settings = parse_settings(a.set)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"machine": machine(), "results": []}
     for s in a.scales.split(","):
         report["results"].append(bench_scale(float(s), a.stages.split(","), out, a.env, a.driver_memory,
-                                                 a.event_log))
+                                             a.event_log, settings))
         (out / f"pipeline_sf{a.scales.replace(',', '_')}.json").write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report, indent=2, default=str))
     return 0

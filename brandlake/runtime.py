@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +24,8 @@ from brandlake.tables import path_exists, write_text
 log = logging.getLogger(__name__)
 
 GROUP, DESCRIPTION = "spark.jobGroup.id", "spark.job.description"
+# Spark's interpreted evaluation (its own test suites run both modes): no Java compiled per query
+INTERPRETED = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 STEP_ATTRIBUTE = "brandlake_step"  # set on an exception: the innermost step it escaped from
 LOG_ATTRIBUTE = "brandlake_log"  # set on an exception: the log file of the run it failed
 
@@ -63,29 +65,126 @@ class JobContext:
     log_path: Path | None = None
     _marks: list[tuple[int, ExitStack]] = field(default_factory=list, repr=False)
     _depth: int = 0
+    # marks and step depth belong to the thread that opened the job; steps on the threads of ``concurrently``
+    # name their jobs, log and report progress, but neither nest under nor close the job's marks
+    _owner: int = field(default_factory=threading.get_ident, repr=False)
+    _restore: dict[str, str | None] = field(default_factory=dict, repr=False)  # session settings to put back
 
-    def concurrently(self, work: Mapping[str, Callable[[], object]], *, step: str) -> dict[str, object]:
-        """Run independent pieces of work (each writes its own table) on up to ``run.parallel_writes`` threads
-        of the one session; results by name. Their Spark jobs are described ``brandlake <command> · <name> ·
-        <step>``. Every piece runs to its end; the first failure is then raised (each write is idempotent, so
-        a rerun redoes only what failed)."""
-        from concurrent.futures import ThreadPoolExecutor
+    def concurrently(
+        self,
+        work: Mapping[str, Callable[[], object]],
+        *,
+        step: str,
+        after: Mapping[str, Collection[str]] | None = None,
+        on_done: Callable[[str, object], None] | None = None,
+        keep_going: bool = True,
+    ) -> dict[str, object]:
+        """Run pieces of work (each writes its own tables) on up to ``run.parallel_writes`` threads of the one
+        session; results by name. A piece starts once the pieces ``after`` lists for it have finished; of the
+        pieces ready, those that more pieces wait for first, else in the order of ``work``; ``on_done(name, result)`` runs on the calling thread as each one finishes, before
+        the pieces waiting for it start. Their Spark jobs are described ``brandlake <command> · <name> ·
+        <step>`` (a piece may name its own steps). With ``keep_going`` every piece whose prerequisites
+        succeeded runs to its end, else no piece starts after a failure; the first failure is then raised
+        (each write is idempotent, so a rerun redoes only what failed). With one thread the pieces run one
+        by one on the calling thread."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
         from brandlake.session import job_description
 
-        def one(name: str, fn: Callable[[], object]) -> object:
+        deps = {name: set((after or {}).get(name, ())) & set(work) - {name} for name in work}
+
+        def waiting_on(name: str) -> set[str]:
+            """The pieces that wait for ``name``, directly or not."""
+            out, todo = set(), [name]
+            while todo:
+                n = todo.pop()
+                for other, needs in deps.items():
+                    if n in needs and other not in out:
+                        out.add(other)
+                        todo.append(other)
+            return out
+
+        # a piece that others wait for starts first (fx_rates, orders before the leaves): the chain of
+        # prerequisites is the run's critical path; otherwise the order of ``work``
+        rank = {name: (-len(waiting_on(name)), i) for i, name in enumerate(work)}
+        pending, done, results, errors = sorted(work, key=rank.__getitem__), set(), {}, []
+
+        def one(name: str) -> object:
             with job_description(self.spark, f"brandlake {self.summary.command} · {name} · {step}"):
-                return fn()
+                return work[name]()
+
+        def ready() -> list[str]:
+            return [] if errors and not keep_going else [n for n in pending if deps[n] <= done]
+
+        def finished(name: str, result: object) -> None:
+            results[name] = result
+            done.add(name)
+            if on_done is not None:
+                on_done(name, result)
 
         workers = max(1, min(self.cfg.run.parallel_writes, len(work)))
         if workers == 1:
-            return {name: one(name, fn) for name, fn in work.items()}
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="brandlake-write") as pool:
-            futures = {name: pool.submit(one, name, fn) for name, fn in work.items()}
-        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+            while todo := ready():
+                pending.remove(name := todo[0])
+                try:
+                    finished(name, one(name))
+                except Exception as e:  # noqa: BLE001 - raised below, after the others (keep_going)
+                    errors.append(e)
+        else:
+            running: dict[Future, str] = {}
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="brandlake-write") as pool:
+                while True:
+                    for name in ready()[: workers - len(running)]:
+                        pending.remove(name)
+                        running[pool.submit(one, name)] = name
+                    if not running:
+                        break
+                    finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished_now:
+                        name = running.pop(future)
+                        if future.exception() is not None:
+                            errors.append(future.exception())
+                            continue
+                        try:
+                            finished(name, future.result())
+                        except Exception as e:  # noqa: BLE001 - on_done failed: as the piece had
+                            errors.append(e)
         if errors:
             raise errors[0]
-        return {name: f.result() for name, f in futures.items()}
+        return results
+
+    def evaluate_for_input(self, *uris: str, size_mb: float | None = None) -> bool:
+        """Switch this job to interpreted expression evaluation when its input — the bytes under ``uris``, or
+        ``size_mb`` when the job knows it — is below ``run.interpreted_below_mb``. Code generation compiles
+        Java for every query: at the default scale that compiling was a quarter of silver's time. The job's
+        end (``job_context``) restores the session's settings. Returns whether it switched."""
+        self._restore_session()  # a pipeline runs its stages in one context: each stage decides for itself
+        limit = self.cfg.run.interpreted_below_mb
+        if limit <= 0:
+            return False
+        if size_mb is None:
+            from brandlake.tables import size_bytes
+
+            size_mb = sum(size_bytes(self.spark, uri) for uri in uris) / 2**20
+        interpreted = size_mb < limit
+        self.summary.details.setdefault("evaluation", []).append(
+            {"input_mb": round(size_mb, 1), "interpreted": interpreted, "below_mb": limit})
+        if not interpreted:
+            return False
+        for key, value in INTERPRETED.items():
+            self._restore.setdefault(key, self.spark.conf.get(key, None))
+            self.spark.conf.set(key, value)
+        log.info("%s: input %.1f MB < run.interpreted_below_mb %s: interpreted evaluation", self.summary.command,
+                 size_mb, limit)
+        return True
+
+    def _restore_session(self) -> None:
+        for key, value in self._restore.items():
+            if value is None:
+                self.spark.conf.unset(key)
+            else:
+                self.spark.conf.set(key, value)
+        self._restore.clear()
 
     @contextmanager
     def step(self, table: str, step: str, *, rows: Callable[[], dict[str, int] | None] | None = None,
@@ -107,7 +206,8 @@ class JobContext:
         counts = rows or (lambda: self.summary.tables.get(table))
         interval = progress_seconds if progress_seconds is not None else self.cfg.run.progress_seconds
         poller = ProgressPoller(self.spark, label=label, rows=counts, interval=interval)
-        if not _marked:
+        owner = threading.get_ident() == self._owner
+        if not _marked and owner:
             self._depth += 1
         depth = self._depth
         log.info("%s: started", label)
@@ -116,15 +216,17 @@ class JobContext:
         try:
             yield
         except BaseException as e:
-            self._close_marks(depth, e)  # marks opened inside this step fail first: the innermost names it
+            if owner:
+                self._close_marks(depth, e)  # marks opened inside this step fail first: the innermost names it
             _mark(e, STEP_ATTRIBUTE, label)
             log.info("%s: failed after %s", label, _elapsed(time.perf_counter() - started))
             raise
         else:
-            self._close_marks(depth, None)
+            if owner:
+                self._close_marks(depth, None)
         finally:
             poller.stop()
-            if not _marked:
+            if not _marked and owner:
                 self._depth -= 1
             for key, value in previous.items():
                 sc.setLocalProperty(key, value)
@@ -132,7 +234,10 @@ class JobContext:
 
     def mark(self, table: str, step: str, **kwargs) -> None:
         """Start a step without indenting the code under it: it ends at the next ``mark`` at the same level,
-        at the end of the enclosing ``step``, or when the job ends (``job_context``)."""
+        at the end of the enclosing ``step``, or when the job ends (``job_context``). Only on the job's own
+        thread (a piece of ``concurrently`` uses ``step``)."""
+        if threading.get_ident() != self._owner:
+            raise RuntimeError(f"mark({table!r}, {step!r}) outside the job's thread: use step() in concurrent work")
         self._close_marks(self._depth, None)
         stack = ExitStack()
         stack.enter_context(self.step(table, step, _marked=True, **kwargs))
@@ -229,6 +334,7 @@ def job_context(
     from brandlake.errors import DataHeldBackError
 
     run_id = run_id or new_run_id()
+    ctx: JobContext | None = None
     run_log = logs.RunLog(logs.run_log_path(cfg.lake.root, cfg.lake.runs, run_id))
 
     def failed(e: BaseException) -> None:
@@ -274,6 +380,8 @@ def job_context(
         summary.finish("succeeded")
         _write_summary(ctx)
     finally:
+        if ctx is not None:
+            ctx._restore_session()
         if spark is not None:
             # a job's cached frames die with it, also when it failed half-way: one session running many jobs
             # (tests, a notebook) must not fill its memory with the caches of jobs that are over

@@ -276,6 +276,15 @@ def for_each_new_batch(
     """
     if not exists(spark, path):
         raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
+    # The source's version when this call starts: an availableNow query reads at least up to it. When the last
+    # call that ended well had read up to the same version, nothing new can be there, and starting a streaming
+    # query (checkpoint, offset and commit logs: a second or more) is skipped. The note lives in the checkpoint,
+    # so a reset checkpoint (deleted to reprocess) also forgets it.
+    version = latest_version(spark, path)
+    done_through = f"{checkpoint.rstrip('/')}/{DONE_THROUGH}"
+    if version is not None and read_small_text(spark, done_through) == str(version):
+        log.debug("%s: no version after %s; no micro-batch", path, version)
+        return
     raised: list[BaseException] = []
     # the caller's description (its ctx.step) names the micro-batches' jobs too
     described = spark.sparkContext.getLocalProperty("spark.job.description") or f"micro-batches of {path}"
@@ -301,6 +310,18 @@ def for_each_new_batch(
         raise
     if raised:
         raise raised[0]
+    if version is not None:
+        write_text(spark, done_through, str(version))
+
+
+DONE_THROUGH = "_brandlake_done_through"  # in a streaming checkpoint: the source version read up to
+
+
+def read_small_text(spark: SparkSession, uri: str) -> str | None:
+    """The text of a small file (a note kept beside data) on any Hadoop file system; None when it is absent."""
+    if not path_exists(spark, uri):
+        return None
+    return read_head(spark, uri, 1 << 16).decode("utf-8").strip()
 
 
 def delete_where(spark: SparkSession, path: str, condition: Column) -> None:
@@ -427,3 +448,11 @@ def move_path(spark: SparkSession, src: str, dst: str) -> None:
 def update_where(spark: SparkSession, path: str, condition: str, values: dict) -> None:
     """Set ``values`` (column -> Column) on the rows matching ``condition`` (one Delta commit)."""
     DeltaTable.forPath(spark, path).update(F.expr(condition), values)
+
+
+def size_bytes(spark: SparkSession, uri: str) -> int:
+    """Bytes of the files under ``uri`` (a table's folder) on any Hadoop file system; 0 when it does not exist."""
+    fs, hpath = hadoop_fs(spark, uri)
+    if not fs.exists(hpath):
+        return 0
+    return int(fs.getContentSummary(hpath).getLength())

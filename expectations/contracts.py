@@ -32,6 +32,25 @@ def check_contract(
                                             f"in silver.{r.ref_table}")
 
 
+def dependencies(
+    tables: Sequence[str],
+    rules: Mapping[str, Sequence[Rule]],
+    *,
+    first: Sequence[str] = (),
+    needs: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, set[str]]:
+    """table -> the tables among ``tables`` it must be built after: the tables its reference rules name, the
+    ``first`` tables (unless it is one of them), and what ``needs`` lists for it."""
+    names = set(tables)
+    deps = {t: {r.ref_table for r in rules.get(t, ()) if r.kind == "reference" and r.ref_table in names}
+            for t in tables}
+    for t in tables:
+        if t not in first:
+            deps[t] |= {f for f in first if f in names}
+        deps[t] |= {n for n in (needs or {}).get(t, ()) if n in names and n != t}
+    return deps
+
+
 def build_order(
     tables: Sequence[str],
     rules: Mapping[str, Sequence[Rule]],
@@ -42,18 +61,12 @@ def build_order(
     """``tables`` with every referenced table before the tables that reference it, the ``first`` tables
     before all others, and each table after what ``needs`` lists for it (e.g. fx_rates before a table
     with money columns); otherwise in the given order. Tables outside ``tables`` are ignored."""
-    names = set(tables)
-    deps = {t: {r.ref_table for r in rules.get(t, ()) if r.kind == "reference" and r.ref_table in names}
-            for t in tables}
-    for t in tables:
-        if t not in first:
-            deps[t] |= {f for f in first if f in names}
-        deps[t] |= {n for n in (needs or {}).get(t, ()) if n in names and n != t}
+    deps = dependencies(tables, rules, first=first, needs=needs)
     ordered: list[str] = []
     while len(ordered) < len(tables):
         ready = [t for t in tables if t not in ordered and deps[t] <= set(ordered)]
         if not ready:
             raise ContractMismatchError(
-                f"silver tables reference each other in a cycle: {sorted(names - set(ordered))}")
+                f"silver tables reference each other in a cycle: {sorted(set(tables) - set(ordered))}")
         ordered.append(ready[0])
     return ordered

@@ -22,6 +22,9 @@ from brandlake.tables import delete_path
 log = logging.getLogger(__name__)
 
 
+LANDING_MB_PER_SF = 5300  # landing MB per scale factor over two years (measured: 53 MB at SF 0.01)
+
+
 class GenerateError(UsageError):
     """The generator cannot run with the given settings (exit 2)."""
 
@@ -54,6 +57,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     until = p.n_batches if args.until_batch is None else args.until_batch
     if not 1 <= until <= p.n_batches:
         raise GenerateError(f"--until-batch must be within 1..{p.n_batches}, found {until}")
+    # the landing zone it writes: ~53 MB at SF 0.01 (730 days), and so in proportion
+    ctx.evaluate_for_input(size_mb=p.scale * LANDING_MB_PER_SF * p.days / 730)
     log.info("generate: scale %s seed %s, %d days from %s, batches 1..%d of %d",
              p.scale, p.seed, p.days, p.start_date, until, p.n_batches)
     ctx.summary.details["generate"] = {"scale": p.scale, "seed": p.seed, "until_batch": until,

@@ -81,6 +81,7 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     silver_paths, gold_paths = _paths(ctx)
+    ctx.evaluate_for_input(*silver_paths.values())
     versions = tables.required_versions(spark, silver_paths, command="gold", hint="run `brandlake silver` first")
     silver = {n: _read_pinned(spark, n, silver_paths[n], versions[n]) for n in SILVER_INPUTS}
     as_of = (args.as_of

@@ -404,6 +404,7 @@ def record_files(spark: SparkSession, path: str, rows: list[dict]) -> None:
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:
     cfg, spark, summary = ctx.cfg, ctx.spark, ctx.summary
+    ctx.evaluate_for_input(cfg.lake.landing)
     present = {uri.rstrip("/").rsplit("/", 1)[-1] for uri in tables.list_files(spark, cfg.lake.landing)}
     details = summary.details.setdefault("ingest", {})
     skipped = [name for name in args.sources if name not in present]

@@ -134,6 +134,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     spark, cfg = ctx.spark, ctx.cfg
     k, m = cfg.reports.k_min_buyers, cfg.reports.m_min_brands
     paths = _input_paths(ctx)
+    ctx.evaluate_for_input(*paths.values())
     required = tables.required_versions(spark, {n: paths[n] for n in REQUIRED}, command="marts",
                                         hint="run `brandlake silver` and `brandlake gold` first")
     versions: dict[str, int] = {}

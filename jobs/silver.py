@@ -1,6 +1,7 @@
 """`brandlake silver`: conform new bronze rows into typed silver tables behind data-quality gates.
 
-Per silver table, parents first: bronze rows appended since the last run (Delta streaming checkpoint
+Per silver table, parents first (independent tables side by side, ``run.parallel_writes`` at a time): bronze
+rows appended since the last run (Delta streaming checkpoint
 under ``<lake.checkpoints>/silver/<table>``) → conform → flag exact duplicates and superseded versions
 → gate (expectations/) → quarantine, MERGE into ``<lake.silver>/<table>`` (never rolling a key back to
 an older version) → ``dq_results``.
@@ -66,6 +67,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     from brandlake.transforms.silver.registry import SILVER_TABLES, ConformContext
 
     specs = select_tables(SILVER_TABLES, args.tables)
+    ctx.evaluate_for_input(*(f"{ctx.cfg.lake.bronze}/{s.bronze}" for s in specs))
     pii_key = resolve_pii_key(ctx.cfg, ctx.spark)
 
     def conform_context(timezones: dict[str, str] | None) -> Any:
@@ -115,7 +117,7 @@ def build_silver(
 
     Every contract and severity is checked before any table is touched.
     """
-    from brandlake.expectations.contracts import build_order, check_contract
+    from brandlake.expectations.contracts import build_order, check_contract, dependencies
     from brandlake.expectations.gate import severities_for
     from brandlake.expectations.rules import rules_from_suite
     from brandlake.expectations.suites import suite_for
@@ -130,21 +132,33 @@ def build_silver(
         severities[s.name] = severities_for(ctx.cfg.dq, s.name, rules[s.name], keys=s.keys)
     # money columns are converted with this run's rates: fx_rates first
     needs = {s.name: {FX_TABLE} for s in specs if getattr(s, "money", ())}
-    order = build_order(list(by_name), rules, first=FIRST, needs=needs)
+    order = build_order(list(by_name), rules, first=FIRST, needs=needs)  # also refuses a reference cycle
+    after = dependencies(order, rules, first=FIRST, needs=needs)
 
-    validations: list[tuple[ExpectationSuite, list[RuleResult]]] = []
+    validations: dict[str, tuple[ExpectationSuite, list[RuleResult]]] = {}
     timezones = platform_timezones(ctx.spark, ctx.cfg)
     dq = DqRecords()
+
+    def one(name: str) -> list[RuleResult] | None:
+        # Independent tables are built side by side (``run.parallel_writes`` threads): a small table's time is
+        # mostly driver work (planning, the streaming source's bookkeeping, Delta commits) that overlaps with
+        # the other tables' tasks. A table starts once the tables it references (and platforms, fx_rates) are
+        # published, so its references and conversions see this run's rows, as one by one.
+        log.info("silver %s", name)
+        with ctx.summary.stage(f"silver.{name}"), ctx.step(f"silver.{name}", "conform, gate, merge"):
+            return build_table(ctx, by_name[name], rules=rules[name], severities=severities[name],
+                               conform_ctx=conform_context(timezones), dq=dq)
+
+    def done(name: str, results: object) -> None:
+        nonlocal timezones
+        if results:
+            validations[name] = (suites[name], results)
+        if name == "platforms":  # every other table waits for platforms: conform gets this run's time zones
+            timezones = platform_timezones(ctx.spark, ctx.cfg)
+
     try:
-        for spec in (by_name[name] for name in order):
-            log.info("silver %s", spec.name)
-            with ctx.summary.stage(f"silver.{spec.name}"), ctx.step(f"silver.{spec.name}", "conform, gate, merge"):
-                results = build_table(ctx, spec, rules=rules[spec.name], severities=severities[spec.name],
-                                      conform_ctx=conform_context(timezones), dq=dq)
-            if results:
-                validations.append((suites[spec.name], results))
-            if spec.name == "platforms":
-                timezones = platform_timezones(ctx.spark, ctx.cfg)
+        ctx.concurrently({name: (lambda n=name: one(n)) for name in order}, step="conform, gate, merge",
+                         after=after, on_done=done, keep_going=False)
     except BaseException:
         # also when a table failed its gate: the results that stopped it are what the reader needs
         try:
@@ -156,7 +170,7 @@ def build_silver(
         _write_dq_records(ctx, dq)
     finally:
         if validations and ctx.cfg.dq.build_data_docs:
-            _data_docs(ctx, validations)
+            _data_docs(ctx, [validations[n] for n in order if n in validations])
 
 
 def build_table(

@@ -24,6 +24,14 @@ def spark(base_cfg):
     session.stop()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _drop_cached_frames(spark):
+    """A test module's cached frames (fixtures that persist, jobs run on a bare JobContext) go when it ends:
+    the one session serves every module."""
+    yield
+    spark.catalog.clearCache()
+
+
 @pytest.fixture
 def cfg(base_cfg, tmp_path) -> Config:
     """A config whose lake lives under this test's own tmp_path."""

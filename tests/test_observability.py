@@ -108,3 +108,95 @@ def test_spark_submit_settings_are_kept_and_only_utc_and_ansi_are_enforced(caplo
         "overriding spark.sql.ansi.enabled=false with true: brandlake's results are only correct with it",
         "overriding spark.sql.session.timeZone=Asia/Shanghai with UTC: brandlake's results are only correct with it",
     ]
+
+
+def test_concurrent_pieces_start_after_what_they_need_and_a_failure_starts_nothing_new(spark, tmp_path):
+    import threading
+
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")}, "run": {"parallel_writes": 3}})
+    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="r1", command="silver", env="test"))
+    events: list[tuple[str, str]] = []
+    seen = {name: threading.Event() for name in ("platforms", "orders", "products", "lines", "fx", "slow", "late",
+                                                 "orders failed")}
+
+    def piece(name: str, *, waits_for: str | None = None, fail: bool = False):
+        """Records its start and end; with ``waits_for``, ends only once that piece has started (or failed),
+        which can only happen when the two run side by side."""
+        def run():
+            events.append(("start", name))
+            seen[name].set()
+            with ctx.step(f"silver.{name}", "build", progress_seconds=0):  # a step on a worker thread
+                described = spark.sparkContext.getLocalProperty("spark.job.description")
+                if waits_for is not None:
+                    assert seen[waits_for].wait(timeout=60), f"{name} ran alone: {waits_for} never started"
+                if waits_for == "orders failed":
+                    time.sleep(1)  # orders' thread hands its failure over meanwhile
+                if fail:
+                    seen[f"{name} failed"].set()
+                    raise ValueError(f"{name} broke")
+            events.append(("end", name))
+            return described
+        return run
+
+    ctx.mark("silver", "whole run")  # the job's own mark: the workers' steps must not close it
+    after = {"orders": {"platforms"}, "lines": {"orders", "products"}, "products": {"platforms"}}
+    done: list[str] = []
+    got = ctx.concurrently({"platforms": piece("platforms", waits_for="fx"), "orders": piece("orders", waits_for="products"),
+                            "products": piece("products"), "lines": piece("lines"), "fx": piece("fx")},
+                           step="build", after=after, on_done=lambda n, r: done.append(n), keep_going=False)
+    assert got == {n: f"brandlake silver · silver.{n} · build" for n in ("platforms", "orders", "products",
+                                                                        "lines", "fx")}
+    when = {(kind, name): i for i, (kind, name) in enumerate(events)}
+    for name, needs in after.items():
+        for need in needs:
+            assert when[("end", need)] < when[("start", name)], (name, need, events)
+    assert sorted(done) == sorted(got) and done[-1] == "lines"
+    assert len(ctx._marks) == 1 and ctx._depth == 0
+
+    events.clear()
+    for e in seen.values():
+        e.clear()
+    with pytest.raises(ValueError, match="orders broke") as failure:
+        ctx.concurrently({"platforms": piece("platforms"), "orders": piece("orders", fail=True),
+                          "lines": piece("lines"), "slow": piece("slow", waits_for="orders failed"), "late": piece("late")},
+                         step="build", after={"orders": {"platforms"}, "lines": {"orders"}, "late": {"slow"}},
+                         keep_going=False)
+    assert failure.value.brandlake_step == "silver.orders build"  # the step it escaped from
+    started = {name for kind, name in events if kind == "start"}
+    assert started == {"platforms", "orders", "slow"}  # lines needs orders; late would start after the failure
+    assert ("end", "slow") in events  # what was running ran to its end
+    ctx._close_marks(0, None)
+
+
+def test_a_job_on_small_input_evaluates_interpreted_and_gives_the_session_back_as_it_was(spark, tmp_path):
+    keys = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
+    before = {k: spark.conf.get(k) for k in keys}  # the test overlay's own choice
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.mkdir()
+    big.mkdir()
+    (small / "part-0").write_bytes(b"x" * 1000)
+    (big / "part-0").write_bytes(b"x" * 3 * 2**20)
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")}, "run": {"interpreted_below_mb": 2}})
+    (tmp_path / "lake").mkdir()
+    try:
+        spark.conf.set("spark.sql.codegen.wholeStage", "true")
+        spark.conf.set("spark.sql.codegen.factoryMode", "FALLBACK")
+        seen = {}
+        with job_context(cfg, "pipeline", spark=spark) as ctx:
+            assert ctx.evaluate_for_input(str(small)) is True
+            seen["small"] = {k: spark.conf.get(k) for k in keys}
+            assert ctx.evaluate_for_input(str(small), str(big)) is False  # 3 MB: the next stage compiles again
+            seen["big"] = {k: spark.conf.get(k) for k in keys}
+            assert ctx.evaluate_for_input(size_mb=0.5) is True
+        seen["after"] = {k: spark.conf.get(k) for k in keys}
+        assert seen == {"small": dict(zip(keys, ("false", "NO_CODEGEN"), strict=True)),
+                        "big": dict(zip(keys, ("true", "FALLBACK"), strict=True)),
+                        "after": dict(zip(keys, ("true", "FALLBACK"), strict=True))}
+        summary = json.loads(Path(f"{cfg.lake.runs}/{ctx.summary.run_id}.json").read_text())
+        assert summary["details"]["evaluation"] == [
+            {"input_mb": 0.0, "interpreted": True, "below_mb": 2.0},
+            {"input_mb": 3.0, "interpreted": False, "below_mb": 2.0},
+            {"input_mb": 0.5, "interpreted": True, "below_mb": 2.0}]
+    finally:
+        for k, v in before.items():
+            spark.conf.set(k, v)

@@ -129,3 +129,36 @@ def test_overwrite_counted_replaces_the_table_and_returns_the_rows_its_commit_wr
     assert tables.overwrite_counted(df, path) == 3
     assert_df_equality(tables.read(spark, path), df, ignore_row_order=True, ignore_nullable=True)
     assert tables.overwrite_counted(spark.createDataFrame([], SCHEMA), path) == 0
+
+
+def test_for_each_new_batch_hands_over_only_new_rows_and_starts_no_query_when_nothing_is_new(spark, tmp_path):
+    source, checkpoint = str(tmp_path / "src"), str(tmp_path / "ckpt")
+    tables.overwrite(spark.createDataFrame([(1, "a", 1), (2, "b", 1)], SCHEMA), source)
+    seen: list[tuple[int, list[int]]] = []
+
+    def handle(df, batch_id):
+        seen.append((batch_id, sorted(r["id"] for r in df.collect())))
+
+    tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=handle)
+    commits = sorted(os.listdir(tmp_path / "ckpt" / "commits"))
+    tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=handle)  # nothing new
+    assert sorted(os.listdir(tmp_path / "ckpt" / "commits")) == commits  # no query ran: no commit, no batch
+    tables.append_once(spark.createDataFrame([(3, "c", 2)], SCHEMA), source, app_id="t", version=1)
+    tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=handle)
+    assert seen == [(0, [1, 2]), (1, [3])]
+
+    # a handler that fails leaves the note as it was: the next call retries the same rows
+    tables.append_once(spark.createDataFrame([(4, "d", 3)], SCHEMA), source, app_id="t", version=2)
+
+    def broken(df, batch_id):
+        raise ValueError("disk full")
+
+    with pytest.raises(ValueError, match="disk full"):
+        tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=broken)
+    tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=handle)
+    assert seen[-1] == (2, [4])
+
+    # a checkpoint deleted to reprocess forgets the note with it: everything is handed over again
+    tables.delete_path(spark, checkpoint)
+    tables.for_each_new_batch(spark, source, checkpoint=checkpoint, handle=handle)
+    assert seen[-1] == (0, [1, 2, 3, 4])
