@@ -183,9 +183,10 @@ class RunConfig:
 
     progress_seconds: float = 30.0  # a progress line per running step this often (0: none)
     parallel_writes: int = 4        # independent tables a job writes at once in its one session (1: one by one)
-    # a job whose input is smaller (MB) evaluates Spark expressions interpreted: on small data, compiling Java
-    # for every query costs more than it saves (BENCHMARKS.md); 0: always generate code
-    interpreted_below_mb: float = 64.0
+    # a job whose input is smaller (MB of files) evaluates Spark expressions interpreted: on small data, compiling
+    # Java for every query costs more than it saves (BENCHMARKS.md: silver at SF 0.01, 10 MB of bronze). Gold's
+    # 25 MB of silver at SF 0.1 already ran faster compiled; 0: always generate code
+    interpreted_below_mb: float = 16.0
 
 
 @dataclass(frozen=True)

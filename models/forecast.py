@@ -289,11 +289,22 @@ def predict_lgbm(model, rows: pd.DataFrame, *, features: Sequence[str]) -> np.nd
 # ---------------------------------------------------------------------------------------------------
 # Levels, intervals, metrics
 
+UNKNOWN_KEY = "(unknown)"  # a series whose region/category/brand is not known (e.g. an unknown ship-to country)
+
+
+def _as_key(values: pd.Series) -> pd.Series:
+    """Text keys; a missing value becomes UNKNOWN_KEY (pandas' string dtype keeps NaN through astype(str),
+    and a NaN key cannot be sorted or joined)."""
+    return values.astype(object).where(values.notna(), UNKNOWN_KEY).astype(str)
+
+
 def level_keys(frame: pd.DataFrame, level: str) -> pd.Series:
     cols = LEVELS[level]
     if not cols:
         return pd.Series("total", index=frame.index)
-    return frame[list(cols)].astype(str).agg("|".join, axis=1) if len(cols) > 1 else frame[cols[0]].astype(str)
+    if len(cols) == 1:
+        return _as_key(frame[cols[0]])
+    return pd.concat([_as_key(frame[c]) for c in cols], axis=1).agg("|".join, axis=1)
 
 
 def level_matrix(panel: Panel, level: str) -> tuple[pd.Index, np.ndarray, np.ndarray]:

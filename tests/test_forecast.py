@@ -165,3 +165,19 @@ def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, 
     assert sorted(zip(status["series_id"], status["status"], strict=True)) == [
         ("P1|tmall|WH-CN-BJ", "fitted"), ("P1|tmall|WH-CN-SH", "fitted"), ("P2|tmall|WH-CN-BJ", "fitted"),
         ("P2|tmall|WH-CN-SH", "fitted")]
+
+
+def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_level():
+    series = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "platform_id": ["tm", "tm", "jd"],
+                           "region": ["CN-31", None, float("nan")], "brand_id": ["b1", "b1", "b2"],
+                           "category": [None, "toys", "toys"]}).astype({"region": "str"})
+    keys = {level: fm.level_keys(series, level).tolist() for level in fm.LEVELS}
+    assert keys == {
+        "product_platform_region": ["p1|tm|CN-31", f"p2|tm|{fm.UNKNOWN_KEY}", f"p3|jd|{fm.UNKNOWN_KEY}"],
+        "product_region": ["p1|CN-31", f"p2|{fm.UNKNOWN_KEY}", f"p3|{fm.UNKNOWN_KEY}"],
+        "brand": ["b1", "b1", "b2"],
+        "category": [fm.UNKNOWN_KEY, "toys", "toys"],
+        "platform": ["tm", "tm", "jd"],
+        "warehouse": ["CN-31", fm.UNKNOWN_KEY, fm.UNKNOWN_KEY],
+        "total": ["total", "total", "total"],
+    }
