@@ -81,8 +81,9 @@ class JobContext:
     ) -> dict[str, object]:
         """Run pieces of work (each writes its own tables) on up to ``run.parallel_writes`` threads of the one
         session; results by name. A piece starts once the pieces ``after`` lists for it have finished; of the
-        pieces ready, those that more pieces wait for first, else in the order of ``work``; ``on_done(name, result)`` runs on the calling thread as each one finishes, before
-        the pieces waiting for it start. Their Spark jobs are described ``brandlake <command> · <name> ·
+        pieces ready, those that more pieces wait for go first, else in the order of ``work``.
+        ``on_done(name, result)`` runs on the calling thread as each one finishes, before the pieces waiting
+        for it start. Their Spark jobs are described ``brandlake <command> · <name> ·
         <step>`` (a piece may name its own steps). With ``keep_going`` every piece whose prerequisites
         succeeded runs to its end, else no piece starts after a failure; the first failure is then raised
         (each write is idempotent, so a rerun redoes only what failed). With one thread the pieces run one
@@ -142,8 +143,8 @@ class JobContext:
                     finished_now, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in finished_now:
                         name = running.pop(future)
-                        if future.exception() is not None:
-                            errors.append(future.exception())
+                        if (error := future.exception()) is not None:
+                            errors.append(error)
                             continue
                         try:
                             finished(name, future.result())

@@ -274,15 +274,15 @@ def for_each_new_batch(
     must write idempotently) and nothing is read twice once committed. An exception raised by
     ``handle`` is re-raised as itself, not wrapped in a StreamingQueryException.
     """
-    if not exists(spark, path):
-        raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
     # The source's version when this call starts: an availableNow query reads at least up to it. When the last
     # call that ended well had read up to the same version, nothing new can be there, and starting a streaming
     # query (checkpoint, offset and commit logs: a second or more) is skipped. The note lives in the checkpoint,
     # so a reset checkpoint (deleted to reprocess) also forgets it.
-    version = latest_version(spark, path)
+    version = latest_version(spark, path)  # None: no table (latest_version checks, so no second exists())
+    if version is None:
+        raise TableNotFoundError(f"no Delta table at {path}; run the job that builds it first")
     done_through = f"{checkpoint.rstrip('/')}/{DONE_THROUGH}"
-    if version is not None and read_small_text(spark, done_through) == str(version):
+    if read_small_text(spark, done_through) == str(version):
         log.debug("%s: no version after %s; no micro-batch", path, version)
         return
     raised: list[BaseException] = []
@@ -310,8 +310,7 @@ def for_each_new_batch(
         raise
     if raised:
         raise raised[0]
-    if version is not None:
-        write_text(spark, done_through, str(version))
+    write_text(spark, done_through, str(version))
 
 
 DONE_THROUGH = "_brandlake_done_through"  # in a streaming checkpoint: the source version read up to
