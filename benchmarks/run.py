@@ -50,7 +50,7 @@ def rows(summary_tables: dict, prefix: str, key: str) -> int:
 
 
 def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver_memory: str | None = None,
-                event_log: bool = False, settings: dict | None = None) -> dict:
+                event_log: bool = False, settings: dict | None = None, incremental: bool = False) -> dict:
     root = out_dir / f"lake_sf{scale}"
     if "generate" in stages and root.exists():
         shutil.rmtree(root)
@@ -70,13 +70,16 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
     from brandlake.cli import COMMANDS
 
     with job_context(cfg, f"bench-sf{scale}") as ctx:
-        for stage in stages:
+        n_batches = cfg.generate.days // cfg.generate.batch_days + (cfg.generate.days % cfg.generate.batch_days > 0)
+
+        def timed(stage: str, until_batch: int | None = None) -> dict:
             module = COMMANDS[stage][0]
             import importlib
 
             args = stage_args(module)
             if stage == "generate":
                 args.scale = scale
+                args.until_batch = until_batch
             before = json.loads(json.dumps(ctx.summary.tables))
             t0 = time.perf_counter()
             importlib.import_module(module).run(ctx, args)
@@ -88,11 +91,23 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
             n_out = rows(delta, prefix, "rows_written")
             if stage == "gold":  # gold counts settled order lines (and sales_daily rows written)
                 n_in = n_out = ctx.summary.details.get("gold", {}).get("lines_settled", 0)
-            result["stages"][stage] = {
-                "seconds": round(secs, 2), "rows_in": n_in, "rows_out": n_out,
-                "rows_per_s": round(n_in / secs) if secs else None,
-            }
             log.info("sf=%s %s: %.1fs, %s rows in, %s rows out", scale, stage, secs, n_in, n_out)
+            return {"seconds": round(secs, 2), "rows_in": n_in, "rows_out": n_out,
+                    "rows_per_s": round(n_in / secs) if secs else None}
+
+        # --incremental: the full build lands batches 1..N-1, then batch N alone goes through the same stages
+        for stage in stages:
+            result["stages"][stage] = timed(stage, n_batches - 1 if incremental else None)
+        if incremental:
+            result["batches"] = n_batches
+            inc = result["incremental_batch_n"] = {"generate": timed("generate", n_batches)}
+            for stage in ("ingest", "silver", "gold"):  # whatever --stages the full build timed
+                inc[stage] = timed(stage)
+            full = sum(result["stages"][s]["seconds"] for s in inc if s != "generate" and s in result["stages"])
+            part = sum(inc[s]["seconds"] for s in inc if s != "generate")
+            result["incremental_over_full"] = round(part / full, 3) if full else None
+            log.info("sf=%s incremental (batch %d of %d) / full build (batches 1..%d): %.1fs / %.1fs = %s",
+                     scale, n_batches, n_batches, n_batches - 1, part, full, result["incremental_over_full"])
         if "gold" in stages:
             from benchmarks.duckdb_compare import compare
 
@@ -123,6 +138,9 @@ def main() -> int:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config setting for an A/B run, as `brandlake --set` (repeatable), e.g. "
                         "run.parallel_writes=1 or spark.conf.spark.sql.adaptive.enabled=false")
+    p.add_argument("--incremental", action="store_true",
+                   help="land batches 1..N-1 and time the stages (the full build), then land batch N and time "
+                        "ingest, silver and gold again (the incremental run); reports their ratio")
     a = p.parse_args()
     settings = parse_settings(a.set)
     out = Path(a.out)
@@ -130,7 +148,7 @@ def main() -> int:
     report = {"machine": machine(), "results": []}
     for s in a.scales.split(","):
         report["results"].append(bench_scale(float(s), a.stages.split(","), out, a.env, a.driver_memory,
-                                             a.event_log, settings))
+                                             a.event_log, settings, a.incremental))
         (out / f"pipeline_sf{a.scales.replace(',', '_')}.json").write_text(json.dumps(report, indent=2, default=str))
     print(json.dumps(report, indent=2, default=str))
     return 0

@@ -29,6 +29,8 @@ class Bucket:
     job_seconds: float = 0.0     # wall time covered by this bucket's jobs (overlaps merged)
     task_seconds: float = 0.0    # executor run time of their tasks (both cores busy counts twice)
     idle_seconds: float = 0.0    # driver-only time before its jobs
+    gc_seconds: float = 0.0      # of the task time, the JVM's garbage collection (memory pressure)
+    spilled_mb: float = 0.0      # bytes its tasks spilled to disk (execution memory too small)
     intervals: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -71,6 +73,8 @@ def profile(path: Path) -> dict:
     jobs: dict[int, dict] = {}
     stage_job: dict[int, int] = {}
     task_ms: dict[int, float] = defaultdict(float)
+    gc_ms: dict[int, float] = defaultdict(float)
+    spilled: dict[int, float] = defaultdict(float)
     app_start = app_end = None
     for f in _files(path):
         with open(f, encoding="utf-8") as fh:
@@ -94,6 +98,8 @@ def profile(path: Path) -> dict:
                     job = stage_job.get(e.get("Stage ID"))
                     if job is not None:
                         task_ms[job] += metrics.get("Executor Run Time", 0)
+                        gc_ms[job] += metrics.get("JVM GC Time", 0)
+                        spilled[job] += metrics.get("Disk Bytes Spilled", 0)
     done = sorted((j for j in jobs.items() if j[1]["end"] is not None), key=lambda kv: kv[1]["start"])
     buckets: dict[str, Bucket] = defaultdict(Bucket)
     busy_until = app_start if app_start is not None else (done[0][1]["start"] if done else 0.0)
@@ -102,6 +108,8 @@ def profile(path: Path) -> dict:
         b.jobs += 1
         b.intervals.append((j["start"], j["end"]))
         b.task_seconds += task_ms[job_id] / 1000
+        b.gc_seconds += gc_ms[job_id] / 1000
+        b.spilled_mb += spilled[job_id] / 2**20
         if j["start"] > busy_until:
             b.idle_seconds += j["start"] - busy_until
         busy_until = max(busy_until, j["end"])
@@ -110,8 +118,12 @@ def profile(path: Path) -> dict:
     wall = (app_end or busy_until) - (app_start or 0.0) if app_start is not None else None
     busy = _union([iv for b in buckets.values() for iv in b.intervals])
     return {"wall_seconds": wall, "job_seconds": busy, "jobs": len(done),
+            "task_seconds": round(sum(b.task_seconds for b in buckets.values()), 2),
+            "gc_seconds": round(sum(b.gc_seconds for b in buckets.values()), 2),
+            "spilled_mb": round(sum(b.spilled_mb for b in buckets.values()), 1),
             "buckets": {k: {"jobs": b.jobs, "job_seconds": round(b.job_seconds, 2),
-                            "task_seconds": round(b.task_seconds, 2), "idle_seconds": round(b.idle_seconds, 2)}
+                            "task_seconds": round(b.task_seconds, 2), "idle_seconds": round(b.idle_seconds, 2),
+                            "gc_seconds": round(b.gc_seconds, 2), "spilled_mb": round(b.spilled_mb, 1)}
                         for k, b in buckets.items()}}
 
 
@@ -120,11 +132,14 @@ def to_markdown(result: dict, *, top: int = 30) -> str:
     wall = result["wall_seconds"]
     lines = [f"Application wall {wall:.1f} s; Spark jobs running {result['job_seconds']:.1f} s "
              f"({result['jobs']} jobs); driver-only {wall - result['job_seconds']:.1f} s." if wall else "",
-             "", "| table · step | jobs | jobs running (s) | task time (s) | driver-only before (s) |",
-             "|---|---:|---:|---:|---:|"]
+             f"Task time {result.get('task_seconds', 0):.1f} s, of which JVM GC {result.get('gc_seconds', 0):.1f} s; "
+             f"{result.get('spilled_mb', 0):.0f} MB spilled to disk.",
+             "", "| table · step | jobs | jobs running (s) | task time (s) | GC (s) | spilled (MB) "
+                 "| driver-only before (s) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for name, b in rows[:top]:
         lines.append(f"| {name} | {b['jobs']} | {b['job_seconds']:.1f} | {b['task_seconds']:.1f} "
-                     f"| {b['idle_seconds']:.1f} |")
+                     f"| {b.get('gc_seconds', 0):.1f} | {b.get('spilled_mb', 0):.0f} | {b['idle_seconds']:.1f} |")
     return "\n".join(lines)
 
 

@@ -101,7 +101,25 @@ class GenerateConfig:
 
 @dataclass(frozen=True)
 class IngestConfig:
-    max_files_per_trigger: int
+    # A micro-batch's bound: new landing files per micro-batch, or (instead; Spark takes one of the two) their
+    # total bytes, so that the first ingest of a large landing zone is cut into batches that fit in memory.
+    max_files_per_trigger: int | None = None
+    max_bytes_per_trigger: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.max_files_per_trigger is None) == (self.max_bytes_per_trigger is None):
+            raise ValueError("set exactly one of ingest.max_files_per_trigger and ingest.max_bytes_per_trigger, "
+                             f"found {self.max_files_per_trigger!r} and {self.max_bytes_per_trigger!r}")
+        for name in ("max_files_per_trigger", "max_bytes_per_trigger"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"ingest.{name} must be positive, found {value}")
+
+    def read_limit(self) -> tuple[str, int]:
+        """The file stream source's option that bounds a micro-batch, and its value."""
+        if self.max_bytes_per_trigger is not None:
+            return "maxBytesPerTrigger", self.max_bytes_per_trigger
+        return "maxFilesPerTrigger", int(self.max_files_per_trigger or 0)
 
 
 Severity = Literal["warn", "quarantine", "fail"]
@@ -112,6 +130,13 @@ class SilverConfig:
     reporting_currency: str
     pii_key_env: str              # name of the environment variable that holds the PII hash key
     allow_local_pii_key: bool     # local/test only: keep a generated key under the lake when unset
+    # a micro-batch reads at most about this many bytes of new bronze files (Delta's maxBytesPerTrigger, a soft
+    # bound: at least one file), so a table's first build at SF 1 and beyond fits the default driver
+    max_bytes_per_trigger: int = 64 * 2**20
+
+    def __post_init__(self) -> None:
+        if self.max_bytes_per_trigger < 1:
+            raise ValueError(f"silver.max_bytes_per_trigger must be positive, found {self.max_bytes_per_trigger}")
 
 
 @dataclass(frozen=True)
@@ -183,6 +208,9 @@ class RunConfig:
 
     progress_seconds: float = 30.0  # a progress line per running step this often (0: none)
     parallel_writes: int = 4        # independent tables a job writes at once in its one session (1: one by one)
+    # ... and only while the MB their inputs read add up to no more than this (a larger table is built alone):
+    # four SF 1 silver tables side by side (order events 352 MB of bronze) ran a 4 GB driver out of heap; 0: no bound
+    parallel_input_mb: float = 128.0
     # a job whose input is smaller (MB of files) evaluates Spark expressions interpreted: on small data, compiling
     # Java for every query costs more than it saves (BENCHMARKS.md: silver at SF 0.01, 10 MB of bronze). Gold's
     # 25 MB of silver at SF 0.1 already ran faster compiled; 0: always generate code

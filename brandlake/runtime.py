@@ -78,6 +78,7 @@ class JobContext:
         after: Mapping[str, Collection[str]] | None = None,
         on_done: Callable[[str, object], None] | None = None,
         keep_going: bool = True,
+        input_mb: Mapping[str, float] | None = None,
     ) -> dict[str, object]:
         """Run pieces of work (each writes its own tables) on up to ``run.parallel_writes`` threads of the one
         session; results by name. A piece starts once the pieces ``after`` lists for it have finished; of the
@@ -87,7 +88,12 @@ class JobContext:
         <step>`` (a piece may name its own steps). With ``keep_going`` every piece whose prerequisites
         succeeded runs to its end, else no piece starts after a failure; the first failure is then raised
         (each write is idempotent, so a rerun redoes only what failed). With one thread the pieces run one
-        by one on the calling thread."""
+        by one on the calling thread.
+
+        ``input_mb`` (MB each piece reads) bounds what runs at once by memory as well: pieces start side by side
+        only while their inputs together stay within ``run.parallel_input_mb``; a larger piece runs alone. The
+        ready piece that goes first waits for room rather than being overtaken, so the critical path keeps its
+        place."""
         from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
         from brandlake.session import job_description
@@ -123,6 +129,13 @@ class JobContext:
             if on_done is not None:
                 on_done(name, result)
 
+        budget = self.cfg.run.parallel_input_mb
+
+        def fits(name: str, others: Collection[str]) -> bool:
+            if input_mb is None or budget <= 0:
+                return True
+            return sum(input_mb.get(n, 0.0) for n in (name, *others)) <= budget
+
         workers = max(1, min(self.cfg.run.parallel_writes, len(work)))
         if workers == 1:
             while todo := ready():
@@ -135,7 +148,9 @@ class JobContext:
             running: dict[Future, str] = {}
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="brandlake-write") as pool:
                 while True:
-                    for name in ready()[: workers - len(running)]:
+                    for name in ready():
+                        if len(running) >= workers or (running and not fits(name, running.values())):
+                            break
                         pending.remove(name)
                         running[pool.submit(one, name)] = name
                     if not running:

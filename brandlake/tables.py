@@ -265,7 +265,8 @@ def commit_metrics(spark: SparkSession, path: str) -> tuple[int, str, dict[str, 
 
 
 def for_each_new_batch(
-    spark: SparkSession, path: str, *, checkpoint: str, handle, max_files_per_batch: int = 1_000_000
+    spark: SparkSession, path: str, *, checkpoint: str, handle, max_files_per_batch: int = 1_000_000,
+    max_bytes_per_batch: int | None = None,
 ) -> None:
     """Call ``handle(df, batch_id)`` on the rows appended to Delta table ``path`` since the last call.
 
@@ -297,8 +298,11 @@ def for_each_new_batch(
             raised.append(e)
             raise
 
+    reader = spark.readStream.format("delta").option("maxFilesPerTrigger", max_files_per_batch)
+    if max_bytes_per_batch is not None:  # a soft bound (at least one file); whichever bound comes first
+        reader = reader.option("maxBytesPerTrigger", max_bytes_per_batch)
     query = (
-        spark.readStream.format("delta").option("maxFilesPerTrigger", max_files_per_batch).load(path)
+        reader.load(path)
         .writeStream.foreachBatch(guarded).option("checkpointLocation", checkpoint)
         .trigger(availableNow=True).start()
     )

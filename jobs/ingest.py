@@ -205,13 +205,13 @@ class SourceIngest:
         return self._write_batch(lines, app_id=f"bronze/{self.source.name}/file/{checksum[:32]}", version=0,
                                  label=f"file {file}")
 
-    def start(self, spark: SparkSession, *, max_files_per_trigger: int) -> StreamingQuery:
+    def start(self, spark: SparkSession, *, read_limit: tuple[str, int]) -> StreamingQuery:
         # Files are read as text lines and parsed here: JSON lines one by one (nothing a JSON reader would
         # reject is lost), CSV lines by each file's own header (a reordered or drifted header reads by name).
         stream = (
             spark.readStream
             .option("pathGlobFilter", f"*.{self.source.extension}")
-            .option("maxFilesPerTrigger", max_files_per_trigger)
+            .option(*read_limit)
             .option("maxFileAge", MAX_FILE_AGE)
             .format("text").load(self.landing)
             .select("value", F.col("_metadata.file_path").alias(bronze.SOURCE_FILE))
@@ -439,7 +439,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             for ing in ingests:  # start all, then await all: the sources ingest side by side
                 try:
                     check_checkpoint(spark, ing)
-                    queries[ing.source.name] = ing.start(spark, max_files_per_trigger=cfg.ingest.max_files_per_trigger)
+                    queries[ing.source.name] = ing.start(spark, read_limit=cfg.ingest.read_limit())
                 except Exception as e:
                     failures[ing.source.name] = _describe(e)
             log.info("ingesting %d source(s): %s", len(queries), ", ".join(queries))

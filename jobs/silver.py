@@ -157,8 +157,11 @@ def build_silver(
             timezones = platform_timezones(ctx.spark, ctx.cfg)
 
     try:
+        # the bronze each table reads bounds what runs side by side (run.parallel_input_mb)
+        input_mb = {name: tables.size_bytes(ctx.spark, f"{ctx.cfg.lake.bronze}/{by_name[name].bronze}") / 2**20
+                    for name in order}
         ctx.concurrently({name: (lambda n=name: one(n)) for name in order}, step="conform, gate, merge",
-                         after=after, on_done=done, keep_going=False)
+                         after=after, on_done=done, keep_going=False, input_mb=input_mb)
     except BaseException:
         # also when a table failed its gate: the results that stopped it are what the reader needs
         try:
@@ -262,13 +265,15 @@ def build_table(
                 f"silver.{spec.name} batch {batch_id}: {bronze_corrupt} corrupt bronze row(s) but "
                 f"{quarantined_corrupt} quarantined as corrupt_record")
         # the gate's share (rule evaluation, dq_results, quarantine) of the batch, for the run summary
+        batches = ctx.summary.details.setdefault("silver_batches", {})  # micro-batches per table (the byte bound)
+        batches[spec.name] = batches.get(spec.name, 0) + 1
         seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(spec.name, {"batch": 0.0, "dq": 0.0})
         seconds["batch"] = round(seconds["batch"] + time.perf_counter() - started, 3)
         seconds["dq"] = round(seconds["dq"] + dq_seconds, 3)
         log.info("silver %s batch %d: %s", spec.name, batch_id, ctx.summary.tables[f"silver.{spec.name}"])
 
     tables.for_each_new_batch(spark, bronze_path, checkpoint=f"{cfg.lake.checkpoints}/silver/{spec.name}",
-                              handle=handle)
+                              handle=handle, max_bytes_per_batch=cfg.silver.max_bytes_per_trigger)
     if not totals:
         return None
     return _totals_as_results(spec.name, totals)

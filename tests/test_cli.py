@@ -119,7 +119,7 @@ def test_exit_codes_usage_configuration_data_held_back_and_failure(spark, tmp_pa
     assert main(["silver", "--set", "silver.no_such_key=1", *common]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         "brandlake: configuration error: --set: unknown config key 'silver.no_such_key'; expected some of "
-        "['allow_local_pii_key', 'pii_key_env', 'reporting_currency']")
+        "['allow_local_pii_key', 'max_bytes_per_trigger', 'pii_key_env', 'reporting_currency']")
     # 2: a configuration error found inside the job (no PII key where a local one is not allowed), with -v
     # the trace follows the one line
     monkeypatch.delenv("BRANDLAKE_PII_KEY", raising=False)

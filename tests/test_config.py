@@ -77,6 +77,18 @@ def test_wrong_type_is_named(conf_dir):
         load_config("test", conf_dir=conf_dir)
 
 
+def test_ingest_micro_batches_are_bounded_by_bytes_or_by_files_never_both():
+    assert load_config("local").ingest.read_limit() == ("maxBytesPerTrigger", 268435456)
+    files = load_config("local", overrides={"ingest": {"max_files_per_trigger": 50, "max_bytes_per_trigger": None}})
+    assert files.ingest.read_limit() == ("maxFilesPerTrigger", 50)
+    with pytest.raises(ConfigError, match=r"section 'ingest' is invalid: set exactly one of "
+                                          r"ingest.max_files_per_trigger and ingest.max_bytes_per_trigger, "
+                                          r"found 50 and 268435456"):
+        load_config("local", overrides={"ingest": {"max_files_per_trigger": 50}})
+    with pytest.raises(ConfigError, match=r"ingest.max_bytes_per_trigger must be positive, found 0"):
+        load_config("local", overrides={"ingest": {"max_bytes_per_trigger": 0}})
+
+
 def test_enum_value_is_checked(conf_dir):
     _write(conf_dir, "test.yaml", "settlement:\n  rounding: banker\n")
     with pytest.raises(ConfigError, match=r"'settlement.rounding' must be one of \['half_up', 'half_even'\]"):
@@ -127,7 +139,7 @@ def test_set_overrides_follow_the_config_structure_and_are_validated():
     ("=GBP", "--set expects KEY=VALUE with a dotted config key, found '=GBP'"),
     ("silver..x=1", "--set expects KEY=VALUE with a dotted config key, found 'silver..x=1'"),
     ("silver.currency=GBP", "--set: unknown config key 'silver.currency'; expected some of "
-                            "['allow_local_pii_key', 'pii_key_env', 'reporting_currency']"),
+                            "['allow_local_pii_key', 'max_bytes_per_trigger', 'pii_key_env', 'reporting_currency']"),
     ("silver.reporting_currency.code=GBP", "--set: config key 'silver.reporting_currency' has no sub-keys "
                                            "('silver.reporting_currency.code')"),
     ("silver.reporting_currency=[GBP]", "--set silver.reporting_currency: value must be a scalar, found '[GBP]'"),
@@ -144,4 +156,4 @@ def test_cli_reports_a_bad_set_before_starting_spark(capsys):
     assert main(["silver", "--env", "test", "--set", "silver.currency=GBP"]) == 2
     assert capsys.readouterr().err == (
         "brandlake: configuration error: --set: unknown config key 'silver.currency'; expected some of "
-        "['allow_local_pii_key', 'pii_key_env', 'reporting_currency']\n")
+        "['allow_local_pii_key', 'max_bytes_per_trigger', 'pii_key_env', 'reporting_currency']\n")

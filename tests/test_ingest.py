@@ -203,6 +203,25 @@ def test_new_landing_batch_adds_exactly_its_records(spark, cfg):
     assert summary.tables["bronze.fx_rates"] == {"rows_read": 2, "rows_written": 2, "rows_corrupt": 0}
 
 
+def test_a_byte_bound_cuts_a_large_first_ingest_into_micro_batches_that_land_every_record_once(spark, tmp_path):
+    # maxBytesPerTrigger is a soft bound: a micro-batch takes files until it passes the bound, at least one file
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
+                                         "ingest": {"max_bytes_per_trigger": 40}})
+    days = [f"2024-01-0{d}" for d in (1, 2, 3)]
+    files = [land(cfg, "fx_rates", b, FX_HEADER + f"{day},CNY,7.1{b}00\n{day},EUR,0.9{b}00\n")
+             for b, day in enumerate(days, start=1)]
+    summary = ingest(spark, cfg, "fx_rates")
+    expected = spark.createDataFrame(
+        [row for b, (f, day) in enumerate(zip(files, days, strict=True), start=1)
+         for row in fx_rows([(day, "CNY", f"7.1{b}00"), (day, "EUR", f"0.9{b}00")], source_file=f, batch=b,
+                            run_id="run-1")],
+        bronze_schema(FX_FIELDS),
+    )
+    assert_df_equality(read_bronze(spark, cfg, "fx_rates"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert summary.details["ingest"]["micro_batches"] == {"fx_rates": 3}  # one file each: every file is > 40 B
+    assert summary.tables["bronze.fx_rates"] == {"rows_read": 6, "rows_written": 6, "rows_corrupt": 0}
+
+
 def test_rerun_after_crash_between_delta_commit_and_checkpoint_commit_adds_no_duplicates(spark, cfg):
     f1 = land(cfg, "fx_rates", 1, FX_HEADER + "2024-01-01,CNY,7.1000\n2024-01-01,EUR,0.9100\n")
     ingest(spark, cfg, "fx_rates", run_id="run-1")

@@ -168,6 +168,44 @@ def test_concurrent_pieces_start_after_what_they_need_and_a_failure_starts_nothi
     ctx._close_marks(0, None)
 
 
+def test_pieces_run_side_by_side_only_while_their_inputs_fit_the_memory_bound_and_a_large_one_runs_alone(spark, tmp_path):
+    import threading
+
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
+                                         "run": {"parallel_writes": 3, "parallel_input_mb": 100}})
+    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="r1", command="silver", env="test"))
+    events: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    b_started = threading.Event()
+
+    def piece(name: str):
+        def run():
+            with lock:
+                events.append(("start", name))
+            if name == "b":
+                b_started.set()
+            if name == "a":  # ends only once b has started: a and b (80 MB together) must run side by side
+                assert b_started.wait(timeout=60), "a ran alone: b never started"
+            time.sleep(0.05)
+            with lock:
+                events.append(("end", name))
+            return name
+        return run
+
+    sizes = {"a": 40.0, "b": 40.0, "c": 40.0, "big": 150.0}
+    got = ctx.concurrently({n: piece(n) for n in ("a", "b", "c", "big")}, step="build", input_mb=sizes)
+    assert got == {n: n for n in sizes}
+    running: set[str] = set()
+    together: list[set[str]] = []
+    for kind, name in events:
+        (running.add if kind == "start" else running.discard)(name)
+        together.append(set(running))
+    assert {"a", "b"} in together  # side by side: 80 MB fit
+    assert all(sum(sizes[n] for n in r) <= 100 or r == {"big"} for r in together), together  # never a+b+c
+    assert all("big" not in r or r == {"big"} for r in together), together  # 150 MB: alone
+    assert events[-2:] == [("start", "big"), ("end", "big")]  # it waited for room; nothing overtook it after
+
+
 def test_a_job_on_small_input_evaluates_interpreted_and_gives_the_session_back_as_it_was(spark, tmp_path):
     keys = ("spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode")
     before = {k: spark.conf.get(k) for k in keys}  # the test overlay's own choice

@@ -91,12 +91,15 @@ SUITES = {
 }
 
 
-def make_cfg(tmp_path, **widget_overrides):
+def make_cfg(tmp_path, max_bytes_per_trigger: int | None = None, **widget_overrides):
     """The test config; ``widget_overrides`` override severities the widgets contract declares."""
-    return load_config("test", overrides={
+    overrides = {
         "lake": {"root": str(tmp_path / "lake")},
         "dq": {"build_data_docs": False, "severities": {"widgets": widget_overrides} if widget_overrides else {}},
-    })
+    }
+    if max_bytes_per_trigger is not None:
+        overrides["silver"] = {"max_bytes_per_trigger": max_bytes_per_trigger}
+    return load_config("test", overrides=overrides)
 
 
 T0 = dt.datetime(2024, 3, 1, 12, 0)
@@ -213,10 +216,18 @@ def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tm
     put_bronze(spark, clean, "widget_events", FIRST_WIDGETS + late, BRONZE_WIDGETS, batch=0)
     run_silver(spark, clean, "run-1", WIDGETS_ONLY)
 
+    # both bronze commits in one run, cut by the byte bound into one micro-batch per bronze file
+    bounded = make_cfg(tmp_path / "c", max_bytes_per_trigger=1)
+    seed(spark, bounded)
+    put_bronze(spark, bounded, "widget_events", late, BRONZE_WIDGETS, batch=1)
+    cut = run_silver(spark, bounded, "run-1", WIDGETS_ONLY)
+    assert cut.details["silver_batches"]["widgets"] > 1
+
     for table, drop in (("widgets", []), ("widgets_quarantine", ["quarantined_at", "record_hash", "run_id"])):
-        a = tables.read(spark, f"{incremental.lake.silver}/{table}").drop(*drop)
         b = tables.read(spark, f"{clean.lake.silver}/{table}").drop(*drop)
-        assert_df_equality(a, b, ignore_row_order=True)
+        for other in (incremental, bounded):
+            assert_df_equality(tables.read(spark, f"{other.lake.silver}/{table}").drop(*drop), b,
+                               ignore_row_order=True)
     assert tables.read(spark, f"{incremental.lake.silver}/widgets").where("widget_id = 'w1'").first()[
         "price_amount"] == Decimal("6.00")
     # run 2: 3 read = 1 written (w3) + 1 quarantined (w2 again) + 1 left out by the MERGE (w1's older version)

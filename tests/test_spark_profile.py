@@ -15,15 +15,16 @@ def _job(job_id, start, end, description, stages):
     ]
 
 
-def _task(stage, run_ms):
-    return {"Event": "SparkListenerTaskEnd", "Stage ID": stage, "Task Metrics": {"Executor Run Time": run_ms}}
+def _task(stage, run_ms, gc_ms=0, spilled=0):
+    return {"Event": "SparkListenerTaskEnd", "Stage ID": stage,
+            "Task Metrics": {"Executor Run Time": run_ms, "JVM GC Time": gc_ms, "Disk Bytes Spilled": spilled}}
 
 
 def test_jobs_tasks_and_driver_gaps_are_charged_to_their_table_and_step(tmp_path):
     merge = "brandlake silver · silver.orders · conform, gate, merge"
     events = [
         {"Event": "SparkListenerApplicationStart", "Timestamp": 100_000},
-        *_job(0, 102, 104, f"{merge} · micro-batch 0", [0]), _task(0, 1500), _task(0, 1500),
+        *_job(0, 102, 104, f"{merge} · micro-batch 0", [0]), _task(0, 1500, gc_ms=300), _task(0, 1500, spilled=3 * 2**20),
         *_job(1, 103, 105, f"{merge} · micro-batch 0", [1]), _task(1, 1000),   # overlaps job 0
         *_job(2, 110, 111, "brandlake gold · gold.sales_daily · write", [2]), _task(2, 800),
         *_job(3, 111, 112, None, [3]),
@@ -37,12 +38,15 @@ def test_jobs_tasks_and_driver_gaps_are_charged_to_their_table_and_step(tmp_path
         (log / f"events_{n}_app-1").write_text("".join(json.dumps(e) + "\n" for e in part))
 
     assert profile(log) == {
-        "wall_seconds": 15.0, "job_seconds": 5.0, "jobs": 4,
+        "wall_seconds": 15.0, "job_seconds": 5.0, "jobs": 4, "task_seconds": 4.8, "gc_seconds": 0.3,
+        "spilled_mb": 3.0,
         "buckets": {
             "silver.orders · conform, gate, merge": {"jobs": 2, "job_seconds": 3.0, "task_seconds": 4.0,
-                                                     "idle_seconds": 2.0},
-            "gold.sales_daily · write": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.8, "idle_seconds": 5.0},
-            "(no description)": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.0, "idle_seconds": 0.0},
+                                                     "idle_seconds": 2.0, "gc_seconds": 0.3, "spilled_mb": 3.0},
+            "gold.sales_daily · write": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.8, "idle_seconds": 5.0,
+                                         "gc_seconds": 0.0, "spilled_mb": 0.0},
+            "(no description)": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.0, "idle_seconds": 0.0,
+                                 "gc_seconds": 0.0, "spilled_mb": 0.0},
         },
     }
     assert bucket_of("some other description") == "some other description"

@@ -1,0 +1,151 @@
+"""Gold before and after a code change, on the same landing data: proof that a speed-up changed no output.
+
+Runs ``brandlake ingest``, ``silver`` and ``gold`` twice on copies of one landing zone: once with the code of
+``--before`` (a commit, checked out into a git worktree and put first on PYTHONPATH, laid out as the one
+``brandlake`` namespace that pyproject.toml's package-dir table describes) and once with this tree's code. Then
+compares every gold table (and every silver table) of the two lakes with DuckDB over their current Parquet files:
+the same columns, the same row count, and no row in one that is not in the other (``EXCEPT ALL`` both ways, so
+duplicates count). Columns that a run stamps by itself (its run id, its time) are left out of the comparison and
+listed in the output.
+
+    BRANDLAKE_PII_KEY=bench python -m benchmarks.gold_identical --before 4173c6e --scale 0.1 --out /tmp/gold_id
+
+Not a test: the result goes to ``<out>/gold_identical.json`` and into BENCHMARKS.md by hand. Exit 1 when a table
+differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+# Stamped by the run itself, not derived from the data: never equal between two runs. A quarantined row's raw
+# record holds its bronze row as JSON, with the landing file's path (under each lake's own root) and its
+# ingestion time; its hash is of that record.
+RUN_STAMPED = ("_run_id", "_ingested_at", "_source_file", "run_id", "evaluated_at", "quarantined_at", "raw_record",
+               "record_hash")
+
+
+def namespace_tree(src: Path, dest: Path) -> Path:
+    """``dest/brandlake/...`` as symlinks into the source tree ``src``, following its package-dir table."""
+    mapping = tomllib.loads((src / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    top = dest / "brandlake"
+    shutil.rmtree(dest, ignore_errors=True)
+    top.mkdir(parents=True)
+    for entry in (src / mapping["brandlake"]).iterdir():
+        (top / entry.name).symlink_to(entry)
+    for package, folder in mapping.items():
+        if package != "brandlake":
+            (top / package.split(".", 1)[1]).symlink_to(src / folder)
+    return dest
+
+
+def run_pipeline(lake: Path, pythonpath: Path | None, log_file: Path) -> dict:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = f"{pythonpath}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    seconds = {}
+    with log_file.open("w") as log:
+        for stage in ("ingest", "silver", "gold"):
+            t0 = time.perf_counter()
+            rc = subprocess.run([PY, "-m", "brandlake.cli", stage, "--env", "local", "--lake-root", str(lake)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(lake.parent)).returncode
+            seconds[stage] = round(time.perf_counter() - t0, 1)
+            if rc not in (0, 3):  # 3: data held back (quarantined) is an expected outcome on generated defects
+                raise SystemExit(f"{stage} exited {rc} on {lake}; see {log_file}")
+    return seconds
+
+
+def delta_tables(layer: Path) -> list[str]:
+    """The data tables of a layer (a job's own state tables, named ``_…``, record the versions it read)."""
+    if not layer.is_dir():
+        return []
+    return sorted(p.name for p in layer.iterdir() if (p / "_delta_log").is_dir() and not p.name.startswith("_"))
+
+
+def compare_table(con, a: Path, b: Path) -> dict:
+    from deltalake import DeltaTable
+
+    ta, tb = DeltaTable(str(a)), DeltaTable(str(b))
+    cols_a = [f.name for f in ta.schema().fields]
+    cols_b = [f.name for f in tb.schema().fields]
+    if cols_a != cols_b:
+        return {"equal": False, "why": f"columns differ: {cols_a} vs {cols_b}"}
+    kept = [c for c in cols_a if c not in RUN_STAMPED]
+    sel = ", ".join(f'"{c}"' for c in kept)
+    nulls = ", ".join(f'NULL AS "{c}"' for c in kept)
+    for view, table in (("a", ta), ("b", tb)):
+        uris = table.file_uris()
+        source = "read_parquet(?, union_by_name=true)" if uris else f"(SELECT {nulls} WHERE false)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {sel} FROM {source}", [uris] if uris else [])
+    n_a = con.execute("SELECT count(*) FROM a").fetchone()[0]
+    n_b = con.execute("SELECT count(*) FROM b").fetchone()[0]
+    only_a = con.execute("SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)").fetchone()[0]
+    only_b = con.execute("SELECT count(*) FROM (SELECT * FROM b EXCEPT ALL SELECT * FROM a)").fetchone()[0]
+    return {"equal": n_a == n_b and only_a == 0 and only_b == 0, "rows": n_a, "rows_after": n_b,
+            "only_before": only_a, "only_after": only_b,
+            "left_out": [c for c in cols_a if c in RUN_STAMPED]}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--before", required=True, help="the commit whose code builds the 'before' lake")
+    p.add_argument("--scale", type=float, default=0.1, help="generate this scale (ignored with --landing)")
+    p.add_argument("--landing", help="an existing landing folder to use instead of generating one")
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    out = Path(a.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if "BRANDLAKE_PII_KEY" not in os.environ:
+        raise SystemExit("set BRANDLAKE_PII_KEY (both runs must hash PII with the same key)")
+    landing = Path(a.landing).resolve() if a.landing else out / "source" / "landing"
+    if not a.landing and not landing.is_dir():
+        (out / "source").mkdir(exist_ok=True)
+        subprocess.run([PY, "-m", "brandlake.cli", "generate", "--env", "local", "--lake-root",
+                        str(out / "source"), "--scale", str(a.scale)], check=True)
+    worktree = out / "src_before"
+    if not worktree.is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), a.before], check=True)
+    commit = subprocess.run(["git", "-C", str(worktree), "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    after_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+    pkg = namespace_tree(worktree, out / "pkg_before")
+    result: dict = {"before": commit, "after": after_commit, "landing": str(landing), "seconds": {}}
+    for side, path in (("before", pkg), ("after", None)):
+        lake = out / f"lake_{side}"
+        shutil.rmtree(lake, ignore_errors=True)
+        lake.mkdir()
+        shutil.copytree(landing, lake / "landing", copy_function=os.link)  # hard links: same bytes, no copy
+        result["seconds"][side] = run_pipeline(lake, path, out / f"{side}.log")
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    result["tables"] = {}
+    for layer in ("gold", "silver"):
+        names = sorted(set(delta_tables(out / "lake_before" / layer)) | set(delta_tables(out / "lake_after" / layer)))
+        for name in names:
+            a_path, b_path = out / "lake_before" / layer / name, out / "lake_after" / layer / name
+            if not (a_path / "_delta_log").is_dir() or not (b_path / "_delta_log").is_dir():
+                result["tables"][f"{layer}.{name}"] = {"equal": False, "why": "in one lake only"}
+                continue
+            result["tables"][f"{layer}.{name}"] = compare_table(con, a_path, b_path)
+    differing = [t for t, r in result["tables"].items() if not r["equal"]]
+    result["differing"] = differing
+    (out / "gold_identical.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 1 if any(t.startswith("gold.") for t in differing) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
