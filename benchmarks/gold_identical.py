@@ -119,8 +119,11 @@ def main() -> int:
                             check=True).stdout.strip()
     after_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                                   check=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, check=True).stdout.strip())
     pkg = namespace_tree(worktree, out / "pkg_before")
-    result: dict = {"before": commit, "after": after_commit, "landing": str(landing), "seconds": {}}
+    result: dict = {"before": commit, "after": after_commit + (" with uncommitted changes" if dirty else ""),
+                    "landing": str(landing), "seconds": {}}
     for side, path in (("before", pkg), ("after", None)):
         lake = out / f"lake_{side}"
         shutil.rmtree(lake, ignore_errors=True)

@@ -131,11 +131,12 @@ class SilverConfig:
     pii_key_env: str              # name of the environment variable that holds the PII hash key
     allow_local_pii_key: bool     # local/test only: keep a generated key under the lake when unset
     # a micro-batch reads at most about this many bytes of new bronze files (Delta's maxBytesPerTrigger, a soft
-    # bound: at least one file), so a table's first build at SF 1 and beyond fits the default driver
-    max_bytes_per_trigger: int = 64 * 2**20
+    # bound: at least one file); None: all new files in one micro-batch. Off by default: silver orders does not yet
+    # carry an earlier ordered_at into a newer row already published (BENCHMARKS.md, issue 15 third pass)
+    max_bytes_per_trigger: int | None = None
 
     def __post_init__(self) -> None:
-        if self.max_bytes_per_trigger < 1:
+        if self.max_bytes_per_trigger is not None and self.max_bytes_per_trigger < 1:
             raise ValueError(f"silver.max_bytes_per_trigger must be positive, found {self.max_bytes_per_trigger}")
 
 

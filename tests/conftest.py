@@ -46,13 +46,13 @@ def generated_world(spark, tmp_path_factory):
 
     from brandlake.jobs import generate
 
-    from brandlake.runtime import JobContext
-    from brandlake.summary import RunSummary
+    from brandlake.runtime import job_context
 
     root = tmp_path_factory.mktemp("generated_world")
     cfg = load_config("test", overrides={"lake": {"root": str(root)}})
     parser = argparse.ArgumentParser()
     generate.add_arguments(parser)
-    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="t", command="generate", env="test"))
-    generate.run(ctx, parser.parse_args([]))
+    # job_context ends the job's marks (and their progress lines) when generate returns, as a real run does
+    with job_context(cfg, "generate", run_id="t", spark=spark) as ctx:
+        generate.run(ctx, parser.parse_args([]))
     return ctx

@@ -24,8 +24,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from brandlake.config import load_config
-from brandlake.runtime import JobContext
-from brandlake.summary import RunSummary
+from brandlake.runtime import JobContext, job_context
 
 FILE_RE = re.compile(r"^batch=(\d{5})/part-(\d{5})\.(jsonl|csv)$")
 
@@ -35,8 +34,8 @@ def run_generate(spark, root: Path, **flags) -> JobContext:
     parser = argparse.ArgumentParser()
     generate.add_arguments(parser)
     args = parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in flags.items()])
-    ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id="t", command="generate", env="test"))
-    generate.run(ctx, args)
+    with job_context(cfg, "generate", run_id="t", spark=spark) as ctx:  # ends its marks' progress lines
+        generate.run(ctx, args)
     return ctx
 
 
