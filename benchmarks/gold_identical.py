@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +36,9 @@ RUN_STAMPED = ("_run_id", "_ingested_at", "_source_file", "run_id", "evaluated_a
 
 def namespace_tree(src: Path, dest: Path) -> Path:
     """``dest/brandlake/...`` as symlinks into the source tree ``src``, following its package-dir table."""
-    mapping = tomllib.loads((src / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    from brandlake.packaging import package_dirs
+
+    mapping = package_dirs(src)  # the package-dir table of that tree's own pyproject.toml
     top = dest / "brandlake"
     shutil.rmtree(dest, ignore_errors=True)
     top.mkdir(parents=True)

@@ -33,12 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-STATUS_SYNONYMS = {
-    "canceled": "cancelled", "complete": "completed", "new": "created", "pending": "created",
-    "order_created": "created", "order_paid": "paid", "order_shipped": "shipped",
-    "order_completed": "completed", "order_cancelled": "cancelled",
-}
+from brandlake.transforms.silver.orders import ORDER_STATUS_SYNONYMS as STATUS_SYNONYMS  # noqa: E402
+
 ZONE = r":\d{2}(\.\d+)?\s*(Z|UTC|GMT|[+-]\d{1,2}(:?\d{2})?)$"
 
 

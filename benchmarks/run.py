@@ -70,7 +70,9 @@ def bench_scale(scale: float, stages: list[str], out_dir: Path, env: str, driver
     from brandlake.cli import COMMANDS
 
     with job_context(cfg, f"bench-sf{scale}") as ctx:
-        n_batches = cfg.generate.days // cfg.generate.batch_days + (cfg.generate.days % cfg.generate.batch_days > 0)
+        from brandlake.jobs.generate import params_from
+
+        n_batches = params_from(ctx, stage_args(COMMANDS["generate"][0])).n_batches  # the generator's own count
 
         def timed(stage: str, until_batch: int | None = None) -> dict:
             module = COMMANDS[stage][0]
