@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from pyspark import SparkConf, SparkContext
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from brandlake.config import SparkConfig
 from brandlake.jars import ensure_jars
@@ -120,3 +120,24 @@ def get_spark(cfg: SparkConfig) -> SparkSession:
     spark.sparkContext.setLogLevel(cfg.log_level)
     log.info("spark %s master=%s", spark.version, spark.sparkContext.master)
     return spark
+
+
+def materialize(df: DataFrame) -> DataFrame:
+    """``df`` computed now and kept (memory, then local disk) as a frame of its own, whose plan is the kept rows.
+
+    Unlike ``persist``, what is derived from the result is analysed and planned against the kept rows, not
+    ``df``'s whole lineage: a silver micro-batch's steps (dedupe counts, every rule of the gate, quarantine,
+    MERGE) each re-analysed the conform plan, which on orders cost more than the work itself (tests/profile in
+    BENCHMARKS.md). Free the rows with ``release`` once done.
+    """
+    return df.localCheckpoint(eager=True)
+
+
+def release(df: DataFrame) -> None:
+    """Free the rows ``materialize`` kept for ``df`` (a frame that holds none is left alone)."""
+    try:
+        plan = df._jdf.queryExecution().logical()
+        if plan.getClass().getSimpleName() == "LogicalRDD":
+            plan.rdd().unpersist(False)
+    except Exception:  # noqa: BLE001 - only memory is at stake: Spark's cleaner frees the rows once unreferenced
+        log.debug("could not release the kept rows of a frame", exc_info=True)

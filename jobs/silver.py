@@ -38,6 +38,7 @@ from brandlake import tables
 from brandlake.config import Config, ConfigError
 from brandlake.errors import UsageError
 from brandlake.runtime import JobContext
+from brandlake.session import materialize, release
 
 if TYPE_CHECKING:  # the contracts load Great Expectations (seconds); `brandlake silver --help` must not
     from brandlake.expectations.gate import RuleResult
@@ -206,16 +207,24 @@ def build_table(
         bronze = batch.agg(F.count(F.lit(1)).alias("rows"), F.count(corrupt).alias("corrupt")).first()
         bronze_rows, bronze_corrupt = int(bronze["rows"]), int(bronze["corrupt"])
         conformed = spec.conform(batch, ctx=conform_ctx)
-        resolve = getattr(spec, "resolve", None)
-        if resolve is not None:  # e.g. orders: ordered_at = earliest event seen, across batches
+        resolve, correct = getattr(spec, "resolve", None), getattr(spec, "correct", None)
+        existing = None
+        if resolve is not None or correct is not None:  # e.g. orders: ordered_at = earliest event seen, across batches
             silver_path = f"{cfg.lake.silver}/{spec.name}"
             existing = tables.read(spark, silver_path) if tables.exists(spark, silver_path) else None
+        if resolve is not None:
             conformed = resolve(conformed, existing=existing, ctx=conform_ctx)
-        if getattr(spec, "money", ()):
-            conformed = conformed.transform(
-                with_reporting_amounts, _fx_rates(spark, cfg), columns=spec.money, currency_col="currency",
+        money = tuple(getattr(spec, "money", ()))
+
+        def convert(df: DataFrame) -> DataFrame:  # money columns into the reporting currency (re-derived if there)
+            if not money:
+                return df
+            return df.drop(*[f"{c}_rpt" for c in money], "reporting_currency").transform(
+                with_reporting_amounts, _fx_rates(spark, cfg), columns=money, currency_col="currency",
                 date_col=spec.money_date, reporting_currency=cfg.silver.reporting_currency,
             ).withColumn("reporting_currency", F.lit(cfg.silver.reporting_currency))
+
+        conformed = convert(conformed)
         if UNKNOWN_ATTRIBUTES in columns:  # the published flag: attributes left unknown, values as delivered
             conformed = conformed.transform(with_unknown_attributes)
         missing = [c for c in [*columns, *CONFORM_EXTRAS] if c not in conformed.columns]
@@ -223,9 +232,9 @@ def build_table(
             from brandlake.expectations.contracts import ContractMismatchError
 
             raise ContractMismatchError(f"conform of silver.{spec.name} did not produce column(s) {missing}")
-        flagged = conformed.transform(
-            with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns
-        ).persist()
+        # kept as rows of their own: the steps below are planned against them, not the conform plan again
+        flagged = materialize(conformed.transform(
+            with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns))
         try:
             c = flagged.agg(
                 F.count(F.lit(1)).alias("rows"),
@@ -246,13 +255,16 @@ def build_table(
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
                                             f"{cfg.lake.silver}/{spec.name}_quarantine", keys=["record_hash"])
                 dq_seconds = time.perf_counter() - dq_started
+                publishable = result.publishable(columns)
+                if correct is not None:  # one row per key in, one out: the count below still holds
+                    publishable = correct(publishable, existing=existing, convert=convert)
                 published = tables.merge_upsert(
-                    result.publishable(columns), f"{cfg.lake.silver}/{spec.name}", keys=spec.keys,
+                    publishable, f"{cfg.lake.silver}/{spec.name}", keys=spec.keys,
                     newer_than=spec.version_col, source_rows=result.published_count)
             finally:
                 result.release()
         finally:
-            flagged.unpersist()
+            release(flagged)
         quarantined_corrupt = reasons["quarantine"].get("corrupt_record", 0)
         ctx.summary.add_counts(
             f"silver.{spec.name}", bronze_rows_read=bronze_rows, rows_read=c["rows"], rows_written=published.written,

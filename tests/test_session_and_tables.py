@@ -14,7 +14,7 @@ from pyspark.sql import types as T
 from brandlake import tables
 from brandlake.config import load_config
 from brandlake.errors import exit_code_of
-from brandlake.session import session_conf
+from brandlake.session import materialize, release, session_conf
 from brandlake.summary import RunSummary
 
 SCHEMA = T.StructType([
@@ -43,6 +43,21 @@ def test_spark_submit_master_and_jars_are_kept():
 def test_session_runs_with_delta_and_ansi(spark):
     assert spark.conf.get("spark.sql.catalog.spark_catalog") == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+
+
+def test_a_materialized_frame_is_computed_once_planned_without_its_lineage_and_released(spark):
+    source = spark.createDataFrame([(1, "a", 5), (2, "b", 6)], SCHEMA).withColumn("v", F.upper("v"))
+    kept = materialize(source)
+    storage = spark.sparkContext._jsc.sc().getRDDStorageInfo
+    before = {i.id(): i.numCachedPartitions() for i in storage()}
+    derived = kept.where("updated_at > 5")
+    assert "Project" not in derived._jdf.queryExecution().analyzed().toString()  # upper() is not re-planned
+    assert_df_equality(derived, spark.createDataFrame([(2, "B", 6)], SCHEMA), ignore_nullable=True)
+    rdd_id = kept._jdf.queryExecution().logical().rdd().id()
+    assert before.get(rdd_id, 0) > 0
+    release(kept)
+    assert rdd_id not in {i.id() for i in storage()}
+    release(source)  # a frame that keeps nothing: left alone
 
 
 def test_merge_upsert_never_rolls_back_to_an_older_version_and_reports_what_it_did(spark, tmp_path):

@@ -387,3 +387,77 @@ def test_money_is_converted_with_this_runs_rates_and_a_missing_rate_is_a_counted
     assert dq == {("unique_grain", "quarantine", 0), ("not_null_price_amount_rpt", "warn", 1),
                   ("conform", "quarantine", 0)}
     assert ctx.summary.tables["silver.sales"]["rows_written"] == 4
+
+
+# ---------------------------------------------------------------------------------------------------
+# Silver orders (the real spec): an order's creation event that arrives after a newer event was published
+
+
+def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_batch_or_run(spark, tmp_path):
+    """Bronze commits are not in event order: an order's creation event can land after a newer event of the
+    order was published. The MERGE keeps the newer version, and the creation time still becomes ordered_at."""
+    from brandlake.transforms.silver.common import ConformContext
+    from brandlake.transforms.silver.registry import SILVER_TABLES
+
+    from tests.silver.bronze import bronze_schema
+
+    specs = [SILVER_TABLES["orders"], SILVER_TABLES["fx_rates"]]
+    suites = {"orders": S._suite("orders", S.unique("order_id"), S.not_null("order_id", "ordered_at"))}
+    conform_ctx = ConformContext(pii_key="k", reporting_currency="CNY", platform_timezones={"tmall": "Asia/Shanghai"})
+    common = {"platform_id": "tmall", "currency": "USD", "lines": "[]", "shipping_fee": "10", "is_presale": "false"}
+
+    def event(event_id, event_type, at, order_id, **more):
+        status = event_type.removeprefix("order_")
+        return {**common, "event_id": event_id, "event_type": event_type, "event_at": at, "order_id": order_id,
+                "order_status": status, **more}
+
+    commits = [
+        [event("E1", "order_paid", "2024-01-05T10:00:00Z", "O1"),  # O1, O3 paid: their creation not here yet
+         event("E3", "order_created", "2024-01-05T11:00:00Z", "O2"), event("E4", "order_paid", "2024-01-05T12:00:00Z", "O2"),
+         event("E5", "order_paid", "2024-01-05T09:00:00Z", "O3")],
+        # O1's creation (20:00 UTC = the next morning in Shanghai, an older fee), an O2 replay: the next micro-batch
+        [event("E2", "order_created", "2024-01-03T20:00:00Z", "O1", shipping_fee="12"),
+         event("E3", "order_created", "2024-01-05T11:00:00Z", "O2")],
+        [event("E6", "order_created", "2024-01-04T23:00:00Z", "O3")],  # O3's creation: the next run
+    ]
+    schema, fx_schema = bronze_schema("order_events"), bronze_schema("fx_rates")
+
+    def put(cfg, source, fields, records, batch):  # one file per commit: the byte bound cuts one micro-batch each
+        tech = {"_source_file": f"file:/landing/{source}/batch={batch}", "_landing_batch": batch,
+                "_ingested_at": T0 + dt.timedelta(days=batch), "_run_id": f"r{batch}"}
+        rows = [tuple({**tech, **r}.get(f.name) for f in fields.fields) for r in records]
+        tables.append_once(spark.createDataFrame(rows, fields).coalesce(1), f"{cfg.lake.bronze}/{source}",
+                           app_id=source, version=batch)
+
+    def run(cfg, run_id):
+        ctx = JobContext(cfg=cfg, spark=spark, summary=RunSummary(run_id=run_id, command="silver", env="test"))
+        job.build_silver(ctx, specs, conform_context=lambda tz: conform_ctx, suites=suites)
+        return ctx.summary
+
+    cfg = make_cfg(tmp_path, max_bytes_per_trigger=1)
+    put(cfg, "fx_rates", fx_schema, [{"rate_date": "2024-01-04", "currency": "CNY", "per_usd": "7.00"},
+                                     {"rate_date": "2024-01-05", "currency": "CNY", "per_usd": "7.50"}], 0)
+    put(cfg, "order_events", schema, commits[0], 1)
+    put(cfg, "order_events", schema, commits[1], 2)
+    first = run(cfg, "run-1")
+    put(cfg, "order_events", schema, commits[2], 3)
+    second = run(cfg, "run-2")
+
+    # each order: its newest version (O1, O3 paid, fee 10 USD), ordered_at its creation time, order_date that
+    # time's day in Shanghai, and the fee converted at that day's rate (7.00 CNY per USD on Jan 4, 7.50 on Jan 5)
+    expected = spark.createDataFrame([
+        ("O1", "paid", ts("2024-01-03 20:00:00"), dt.date(2024, 1, 4), ts("2024-01-05 10:00:00"),
+         Decimal("10.00"), Decimal("70.00")),
+        ("O2", "paid", ts("2024-01-05 11:00:00"), dt.date(2024, 1, 5), ts("2024-01-05 12:00:00"),
+         Decimal("10.00"), Decimal("75.00")),
+        ("O3", "paid", ts("2024-01-04 23:00:00"), dt.date(2024, 1, 5), ts("2024-01-05 09:00:00"),
+         Decimal("10.00"), Decimal("75.00")),
+    ], "order_id string, order_status string, ordered_at timestamp, order_date date, updated_at timestamp, "
+       "shipping_fee_amount decimal(18,2), shipping_fee_amount_rpt decimal(18,2)")
+    actual = tables.read(spark, f"{cfg.lake.silver}/orders").select(*expected.columns)
+    assert_df_equality(actual, expected, ignore_nullable=True, ignore_row_order=True)
+    assert first.details["silver_batches"]["orders"] == 2
+    # run 2: the one late event rewrote O3's published row, nothing else
+    assert second.tables["silver.orders"] == {"bronze_rows_read": 1, "rows_read": 1, "rows_written": 1,
+                                              "rows_quarantined": 0, "rows_duplicate": 0,
+                                              "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}

@@ -7,6 +7,8 @@ the silver job keeps the latest version per key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from brandlake.transforms.enums import DISCOUNT_TYPES, ORDER_STATUSES
 from brandlake.transforms.money import MONEY
 from brandlake.transforms.pii import address_hash, phone_hash
@@ -229,3 +231,34 @@ def resolve_ordered_at(
         )
     df = df.withColumn("order_date", local_date(F.col("ordered_at"), F.col("platform_id"), ctx.platform_timezones))
     return df.select(*orders.columns)
+
+
+def carry_earlier_ordered_at(
+    published: DataFrame, *, existing: DataFrame | None, convert: Callable[[DataFrame], DataFrame]
+) -> DataFrame:
+    """Rows to MERGE into silver orders: ``published`` (the batch's gated rows, one per order, ordered_at
+    already resolved), except where the table holds a newer version of the order and the batch brings an
+    earlier ordered_at.
+
+    The MERGE keeps the newer version, so a creation event that arrives after a later event was published
+    (bronze commits are not in event order) would otherwise be lost and ordered_at stay a later event's time.
+    Such a row is replaced by the table's row with the batch's ordered_at and order_date, its money columns
+    re-derived by ``convert`` (they are converted at order_date's rate) and its version (updated_at) kept,
+    so the MERGE rewrites only what the late event corrects. Still one row per order.
+    """
+    if existing is None:
+        return published
+    now = existing.select(F.col("order_id").alias("_e_order_id"), F.col("updated_at").alias("_e_updated_at"),
+                          F.col("ordered_at").alias("_e_ordered_at"))
+    joined = published.join(now, F.col("order_id") == F.col("_e_order_id"), "left")
+    older_but_earlier = (F.col("_e_updated_at") > F.col("updated_at")) & (F.col("ordered_at") < F.col("_e_ordered_at"))
+    kept = joined.where(~F.coalesce(older_but_earlier, F.lit(False))).select(*published.columns)
+    fixes = joined.where(older_but_earlier).select(
+        F.col("order_id").alias("_f_order_id"), F.col("ordered_at").alias("_f_at"),
+        F.col("order_date").alias("_f_date"))
+    corrected = (
+        existing.join(fixes, F.col("order_id") == F.col("_f_order_id"))
+        .withColumn("ordered_at", F.col("_f_at")).withColumn("order_date", F.col("_f_date"))
+        .drop("_f_order_id", "_f_at", "_f_date")
+    )
+    return kept.unionByName(convert(corrected).select(*published.columns))

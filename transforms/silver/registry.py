@@ -51,15 +51,21 @@ class SilverTable:
     # resolve(conformed_df, *, existing: DataFrame | None, ctx: ConformContext) -> DataFrame, where
     # `existing` is the current silver table (None on the first run). Only orders uses it (ordered_at).
     resolve: Callable[..., DataFrame] | None = None
+    # Optional step the job applies to the gated rows just before the MERGE:
+    # correct(publishable_df, *, existing, convert) -> DataFrame (still one row per key), where ``convert``
+    # re-derives the money columns of a row. Only orders uses it: a late creation event older than the
+    # published version (which the MERGE would leave out) still corrects the published ordered_at.
+    correct: Callable[..., DataFrame] | None = None
     # Money columns (in the row's ``currency``) that the job converts into the reporting currency at the
     # rate of ``money_date``'s day: it adds ``<column>_rpt`` and ``reporting_currency`` (published_schema).
     money: tuple[str, ...] = ()
     money_date: str | None = None
 
 
-def _t(name, bronze, keys, version_col, schema, conform, grain, resolve=None, *, money=(), money_date=None):
+def _t(name, bronze, keys, version_col, schema, conform, grain, resolve=None, *, correct=None, money=(),
+       money_date=None):
     return SilverTable(name, bronze, tuple(keys.split()), version_col, schema, conform, grain, resolve,
-                       tuple(money), money_date)
+                       correct, tuple(money), money_date)
 
 
 def published_schema(spec) -> T.StructType:
@@ -79,8 +85,9 @@ SILVER_TABLES: dict[str, SilverTable] = {t.name: t for t in [
     # ---- order_events ------------------------------------------------------------------------------
     _t("orders", "order_events", "order_id", "updated_at", orders.ORDERS_SCHEMA, orders.conform_orders,
        "One row per order, as of its latest event. ordered_at = the earliest event time seen for the order "
-       "(its order_created event); the job must apply `resolve` (orders.resolve_ordered_at) to each batch.",
-       orders.resolve_ordered_at, money=("shipping_fee_amount", "deposit_amount", "deposit_value"),
+       "(its order_created event); the job must apply `resolve` (orders.resolve_ordered_at) to each batch "
+       "and `correct` (orders.carry_earlier_ordered_at) before its MERGE.",
+       orders.resolve_ordered_at, correct=orders.carry_earlier_ordered_at, money=("shipping_fee_amount", "deposit_amount", "deposit_value"),
        money_date="order_date"),
     _t("order_lines", "order_events", "order_id line_id", "updated_at", orders.ORDER_LINES_SCHEMA,
        orders.conform_order_lines, "One row per order line, as of the order's latest event."),
