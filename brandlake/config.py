@@ -119,7 +119,7 @@ class IngestConfig:
         """The file stream source's option that bounds a micro-batch, and its value."""
         if self.max_bytes_per_trigger is not None:
             return "maxBytesPerTrigger", self.max_bytes_per_trigger
-        return "maxFilesPerTrigger", int(self.max_files_per_trigger or 0)
+        return "maxFilesPerTrigger", int(self.max_files_per_trigger)  # validation: exactly one of the two is set
 
 
 Severity = Literal["warn", "quarantine", "fail"]

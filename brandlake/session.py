@@ -127,8 +127,13 @@ def materialize(df: DataFrame) -> DataFrame:
 
     Unlike ``persist``, what is derived from the result is analysed and planned against the kept rows, not
     ``df``'s whole lineage: a silver micro-batch's steps (dedupe counts, every rule of the gate, quarantine,
-    MERGE) each re-analysed the conform plan, which on orders cost more than the work itself (tests/profile in
-    BENCHMARKS.md). Free the rows with ``release`` once done.
+    MERGE) each re-analysed the conform plan, which on orders cost more than the work itself (BENCHMARKS.md).
+    Free the rows with ``release`` once done.
+
+    The rows are Spark's local checkpoint: kept by the executors, with no lineage to recompute them from. On a
+    cluster, losing an executor while they are in use fails the step; the job's next run redoes it (every job
+    is idempotent; a silver micro-batch is replayed from its checkpoint). Use it for rows a step reads several
+    times and drops at its end, not for long-lived frames.
     """
     return df.localCheckpoint(eager=True)
 

@@ -146,16 +146,19 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
 
     Uniqueness counts only rows without conform errors whose key is not entirely null (as GX ignores
     rows with all key values missing); a reference is checked only where every child column is set.
-    ``parents`` maps a referenced table name to its current rows.
+    A corrupt record (nothing in it could be read) breaks only the conform rule: it is not also counted
+    against every not-null, range or reference rule of the table. ``parents`` maps a referenced table name
+    to its current rows.
     """
     out = df
     helpers: list[str] = []
     flags: list[tuple[str, Column]] = []
-    clean = (F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True))
-             if "_errors" in df.columns else F.lit(True))
+    has_errors = "_errors" in df.columns
+    clean = F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True)) if has_errors else F.lit(True)
+    readable = ~F.coalesce(F.array_contains("_errors", "corrupt_record"), F.lit(False)) if has_errors else F.lit(True)
     for i, r in enumerate(rules):
         if r.kind == "row":
-            flags.append((r.name, r.failing()))
+            flags.append((r.name, readable & r.failing()))
         elif r.kind == "conform":  # unknown:<col> (a descriptive attribute left unknown) is only a warning
             flags.append((r.name, F.coalesce(F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(False))))
         elif r.kind == "unique":
@@ -176,7 +179,7 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
             on = _all([F.col(c) == F.col(a) for (c, _), a in zip(r.ref_columns, aliases, strict=True)])
             out = out.join(parent, on=on, how="left")
             helpers += [*aliases, found]
-            present = _all([F.col(c).isNotNull() for c, _ in r.ref_columns])
+            present = readable & _all([F.col(c).isNotNull() for c, _ in r.ref_columns])
             flags.append((r.name, present & F.col(found).isNull()))
     failed = F.filter(F.array(*[F.when(pred, F.lit(name)) for name, pred in flags]), lambda x: x.isNotNull())
     return out.withColumn(FAILED_RULES, failed).drop(*helpers)

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 
 from brandlake import tables
 from brandlake.runtime import JobContext
+from brandlake.session import materialize, release
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             touched = orders_to_resettle(
                 silver, before, settlement=gold_before, columns=SILVER_INPUTS, as_of=as_of,
                 balance_grace_days=cfg.settlement.balance_grace_days,
-            ).persist()
+            )
+            touched = materialize(touched)  # what is derived from it is not planned against the diff again
             orders_touched = touched.count()
         except Exception as e:  # an old version no longer readable (vacuumed): settle everything again
             log.warning("gold: cannot diff silver against the last processed versions (%s); full run", e)
@@ -125,7 +127,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         payments=inputs["payments"], refunds=inputs["refunds"], products=inputs["products"],
         fx_rates=inputs["fx_rates"], as_of=as_of, reporting_currency=cfg.silver.reporting_currency,
         rounding=s.rounding, unpaid_balance_rule=s.unpaid_balance_rule, balance_grace_days=s.balance_grace_days,
-    ).persist()
+    )
+    settlement = materialize(settlement)  # computed once: its days and its write read the kept rows
     new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
     # the write's own metrics count the lines settled: no extra pass over the settlement
     if incremental:
@@ -133,9 +136,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         lines_written = merged.source_rows
     else:
         lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
-    settlement.unpersist()
+    release(settlement)
     if touched is not None:
-        touched.unpersist()
+        release(touched)
 
     # reconciliation over the whole table: mismatching and orphan orders are kept, with a reason
     ctx.mark(MISMATCHES, "reconcile")

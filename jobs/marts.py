@@ -32,6 +32,7 @@ from pyspark.sql import functions as F
 
 from brandlake import tables
 from brandlake.runtime import JobContext
+from brandlake.session import materialize, release
 
 log = logging.getLogger(__name__)
 
@@ -160,12 +161,14 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     n_exceptions = _write_tracking(ctx, inputs, paths, state, incremental, args.as_of)
 
     tz = {r["platform_id"]: r["timezone"] for r in inputs["platforms"].select("platform_id", "timezone").collect()}
-    sale_events = to_sale_events(inputs["promotions"], platform_timezones=tz).persist()
-    lines = M.to_mart_lines(
+    # kept as rows of their own (session.materialize): the twelve marts are planned against the kept rows, not
+    # against the joins that built them again and again
+    sale_events = materialize(to_sale_events(inputs["promotions"], platform_timezones=tz))
+    lines = materialize(M.to_mart_lines(
         inputs["order_line_settlement"], orders=inputs["orders"], customers=inputs["customers"],
         products=inputs["products"], platforms=inputs["platforms"], returns=inputs["returns"],
-        reviews=inputs["reviews"]).persist()
-    sessions = M.to_session_facts(inputs["clickstream"], products=inputs["products"], lines=lines).persist()
+        reviews=inputs["reviews"]))
+    sessions = materialize(M.to_session_facts(inputs["clickstream"], products=inputs["products"], lines=lines))
 
     touched: list[str] | None = None
     if incremental:
@@ -189,7 +192,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         references = sorted(r[0] for r in to_reference_keys(periodic, touched=touched).collect())
         periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(*references))
         periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*touched))
-    periodic = periodic.persist()
+    periodic = materialize(periodic)
     session_products = (inputs["clickstream"].where(F.col("event_type").isin("view", "cart"))
                         .join(inputs["products"].select("product_id", "brand_id").distinct(), "product_id")
                         .select("session_id", "brand_id", "product_id").distinct())
@@ -234,10 +237,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     # the marts are independent of each other: written side by side; the benchmarks read four of them
     ctx.concurrently({name: (lambda n=name, d=df: write(n, d)) for name, df in results.items()}, step="write")
     write("mart_benchmarks", benchmarks())
-    periodic.unpersist()
-    lines.unpersist()
-    sessions.unpersist()
-    sale_events.unpersist()
+    for kept in (periodic, lines, sessions, sale_events):
+        release(kept)
 
     state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted(versions.items())]
     tables.overwrite(spark.createDataFrame(state_rows, MARTS_STATE), state_path)

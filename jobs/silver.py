@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -88,11 +90,17 @@ def select_tables(registry: Mapping[str, Any], names: str | None) -> list[Any]:
     return [registry[n] for n in wanted]
 
 
+PII_KEY_CHECK = "_secrets/pii_key_check"
+
+
 def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
-    """The PII hash key from the environment; in local/test setups a generated key kept in the lake."""
+    """The PII hash key from the environment; in local/test setups a generated key kept in the lake.
+
+    Either way the key must be the one the lake's silver tables were hashed with (``check_pii_key``).
+    """
     env = cfg.silver.pii_key_env
     if os.environ.get(env):
-        return os.environ[env]
+        return check_pii_key(cfg, spark, os.environ[env], source=f"environment variable {env}")
     if not cfg.silver.allow_local_pii_key:
         raise ConfigError(f"environment variable {env} (the PII hash key) is not set and "
                           "silver.allow_local_pii_key is false")
@@ -101,10 +109,34 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
                           f"is only kept for a local lake, not {cfg.lake.root}")
     path = tables.local_path(cfg.lake.root) / "_secrets" / "pii_key"
     if not path.exists():
+        if tables.read_small_text(spark, f"{cfg.lake.root.rstrip('/')}/{PII_KEY_CHECK}") is not None:
+            raise ConfigError(f"environment variable {env} (the PII hash key) is not set, and this lake's silver "
+                              f"tables were hashed with a key that is not kept in it; set {env} to that key")
         tables.write_text(spark, str(path), secrets.token_hex(32))
         path.chmod(0o600)
     log.warning("%s is not set: using the local PII hash key in %s (never do this in production)", env, path)
-    return path.read_text(encoding="utf-8").strip()
+    return check_pii_key(cfg, spark, path.read_text(encoding="utf-8").strip(), source=f"the local key file {path} "
+                         f"({env} is not set)")
+
+
+def check_pii_key(cfg: Config, spark: SparkSession, key: str, *, source: str) -> str:
+    """``key``, once it is known to be the key this lake's PII hashes were made with.
+
+    The lake keeps a fingerprint of its key (an HMAC of a fixed text, from which the key cannot be read back) in
+    ``<lake>/_secrets/pii_key_check``, written the first time a key is used. Another key would hash the same phone
+    or address differently from the rows already in silver, and identity merge would silently stop matching
+    them: that is a configuration error, never a new set of hashes.
+    """
+    fingerprint = hmac.new(key.encode("utf-8"), b"brandlake pii key check", hashlib.sha256).hexdigest()
+    path = f"{cfg.lake.root.rstrip('/')}/{PII_KEY_CHECK}"
+    recorded = tables.read_small_text(spark, path)
+    if recorded is None:
+        tables.write_text(spark, path, fingerprint)
+    elif not hmac.compare_digest(recorded, fingerprint):
+        raise ConfigError(
+            f"the PII hash key from {source} is not the key this lake's silver tables were hashed with (its "
+            f"fingerprint is in {path}); set {cfg.silver.pii_key_env} to that key, or build the lake again")
+    return key
 
 
 def build_silver(

@@ -294,12 +294,21 @@ def test_a_contract_naming_a_column_its_table_or_parent_lacks_is_refused_naming_
 
 def test_pii_key_comes_from_env_else_a_reused_local_key_else_an_error(spark, tmp_path, monkeypatch):
     cfg = make_cfg(tmp_path)
-    monkeypatch.setenv(cfg.silver.pii_key_env, "from-env")
-    assert job.resolve_pii_key(cfg, spark) == "from-env"
-    monkeypatch.delenv(cfg.silver.pii_key_env)
-    first = job.resolve_pii_key(cfg, spark)
+    first = job.resolve_pii_key(cfg, spark)  # no key in the environment: a local key, kept and reused
     assert len(first) == 64 and job.resolve_pii_key(cfg, spark) == first
     assert (tmp_path / "lake" / "_secrets" / "pii_key").read_text().strip() == first
+    keyed = make_cfg(tmp_path / "keyed")
+    monkeypatch.setenv(cfg.silver.pii_key_env, "from-env")
+    assert job.resolve_pii_key(keyed, spark) == "from-env" == job.resolve_pii_key(keyed, spark)
+    # a key other than the one a lake was hashed with is refused, whichever way it comes
+    with pytest.raises(ConfigError, match=rf"environment variable {cfg.silver.pii_key_env} is not the key this lake"):
+        job.resolve_pii_key(cfg, spark)
+    monkeypatch.delenv(cfg.silver.pii_key_env)
+    with pytest.raises(ConfigError, match=rf"{cfg.silver.pii_key_env} \(the PII hash key\) is not set, and this "
+                                          rf"lake's silver tables were hashed with a key that is not kept in it"):
+        job.resolve_pii_key(keyed, spark)
+    assert not (tmp_path / "keyed" / "lake" / "_secrets" / "pii_key").exists()  # no key made that cannot match
+    assert "from-env" not in (tmp_path / "keyed" / "lake" / "_secrets" / "pii_key_check").read_text()
     strict = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake2")},
                                             "silver": {"allow_local_pii_key": False}})
     with pytest.raises(ConfigError, match=cfg.silver.pii_key_env):
