@@ -57,10 +57,9 @@ def generated(scale: float, out: Path, env: str) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     cfg = load_config(env, overrides={"lake": {"root": str(root)}, "generate": {"scale": scale}})
     with job_context(cfg, f"bench-reports-sf{scale}") as ctx:
-        from brandlake.cli import COMMANDS
         from brandlake.jobs.generate import params_from
 
-        n = params_from(ctx, stage_args(COMMANDS["generate"][0], scale=scale)).n_batches  # the generator's own count
+        n = params_from(ctx, stage_args("brandlake.jobs.generate", scale=scale)).n_batches  # the generator's own count
         res: dict = {"machine": machine(), "scale": scale, "batches": n, "stages": {}}
         s = res["stages"]
         s["generate_1_to_n-1"] = _stage(ctx, "generate", until_batch=n - 1, scale=scale)

@@ -294,6 +294,7 @@ def test_a_contract_naming_a_column_its_table_or_parent_lacks_is_refused_naming_
 
 def test_pii_key_comes_from_env_else_a_reused_local_key_else_an_error(spark, tmp_path, monkeypatch):
     cfg = make_cfg(tmp_path)
+    monkeypatch.delenv(cfg.silver.pii_key_env, raising=False)
     first = job.resolve_pii_key(cfg, spark)  # no key in the environment: a local key, kept and reused
     assert len(first) == 64 and job.resolve_pii_key(cfg, spark) == first
     assert (tmp_path / "lake" / "_secrets" / "pii_key").read_text().strip() == first
