@@ -290,8 +290,8 @@ def test_recommendations_are_brand_scoped_and_the_model_is_registered_with_its_a
     name = cfg.recommend.model_name
     challenger = registry.alias_version(name, registry.CHALLENGER, client=client)
     champion = registry.alias_version(name, registry.CHAMPION, client=client)
-    assert challenger.version == details["registered_version"]
-    assert (champion is not None and champion.version == details["registered_version"]) == details["promoted"]
+    assert str(challenger.version) == details["registered_version"]
+    assert (champion is not None and str(champion.version) == details["registered_version"]) == details["promoted"]
     run = client.get_run(challenger.run_id)
     assert run.data.metrics["als.ndcg"] == pytest.approx(details["levels"]["als"]["ndcg"])
     assert run.data.metrics["popularity.ndcg"] == pytest.approx(details["levels"]["popularity"]["ndcg"])
