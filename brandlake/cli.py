@@ -45,6 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "signals": ("brandlake.jobs.signals", "score reviews and chats: gold review_scores, review_signals, cs_signals"),
     "train-returns": ("brandlake.jobs.train_returns", "train and validate the return-risk models (order, shipment)"),
     "score-returns": ("brandlake.jobs.score_returns", "score open order lines into gold return_risk (champion)"),
+    "recommend": ("brandlake.jobs.recommend",
+                  "train ALS recommendations (time-split vs popularity, MLflow); gold recommendations per person/brand"),
     "build-kb": ("brandlake.jobs.build_kb", "learn the customer-service knowledge base (gold cs_kb) from agent answers"),
     "ask": ("brandlake.jobs.ask", "answer a customer question from the knowledge base, or hand off to a human"),
 }

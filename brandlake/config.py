@@ -332,6 +332,40 @@ class ReturnsConfig:
 
 
 @dataclass(frozen=True)
+class RecommendConfig:
+    """Recommendations (brandlake recommend; transforms/recommend.py, models/recommend.py): implicit
+    feedback weights, the time split, ALS parameters and the validation target."""
+
+    model_name: str = "recommendations_als"
+    window_days: int = 365                 # feedback from the window_days before the cut-off (and before as-of)
+    test_days: int = 28                    # test: purchases in the last test_days up to the as-of date
+    view_weight: float = 1.0               # implicit feedback: purchase > cart > view
+    cart_weight: float = 3.0
+    purchase_weight: float = 10.0
+    rank: int = 16                         # ALS latent factors
+    reg_param: float = 0.1
+    alpha: float = 10.0                    # confidence = 1 + alpha × weight
+    max_iter: int = 10
+    seed: int = 42
+    top_n: int = 20                        # rows per person (and per brand × person) in gold
+    eval_k: int = 10                       # precision/recall/MAP/NDCG @ eval_k
+    min_segment_persons: int = 20          # a popularity segment needs this many persons with feedback
+    target_ndcg_ratio: float = 1.5         # champion only with NDCG@k ≥ ratio × the popularity baseline's
+
+    def __post_init__(self) -> None:
+        for name in ("window_days", "test_days", "rank", "max_iter", "top_n", "eval_k", "min_segment_persons"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"recommend.{name} must be at least 1, found {getattr(self, name)}")
+        if not (self.purchase_weight > self.cart_weight > self.view_weight > 0):
+            raise ValueError("recommend weights must satisfy purchase_weight > cart_weight > view_weight > 0, found "
+                             f"{self.purchase_weight}, {self.cart_weight}, {self.view_weight}")
+        if self.reg_param < 0 or self.alpha <= 0 or self.target_ndcg_ratio <= 0:
+            raise ValueError("recommend.reg_param must be ≥ 0, recommend.alpha and recommend.target_ndcg_ratio > 0")
+        if self.eval_k > self.top_n:
+            raise ValueError(f"recommend.eval_k ({self.eval_k}) must not exceed recommend.top_n ({self.top_n})")
+
+
+@dataclass(frozen=True)
 class KbConfig:
     """Customer-service knowledge base (jobs/kb.py)."""
 
@@ -371,6 +405,7 @@ class Config:
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     returns: ReturnsConfig = field(default_factory=ReturnsConfig)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
     kb: KbConfig = field(default_factory=KbConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)

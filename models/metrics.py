@@ -1,4 +1,5 @@
-"""Forecast accuracy metrics on pandas panels, the same for every candidate and the baseline.
+"""Forecast accuracy metrics on pandas panels, the same for every candidate and the baseline; ranking
+metrics @k for recommendations (``ranking_metrics``, at the end).
 
 ``errors`` rows: ``series_id``, ``ds``, ``y`` (actual), ``yhat``, optionally ``lo_80``/``hi_80``/
 ``lo_95``/``hi_95``. ``scales`` rows: ``series_id``, ``scale_sq`` (mean squared seasonal difference of
@@ -9,6 +10,9 @@ bias = Σ(ŷ − y) / Σ y (positive: over-forecast); coverage = share of actual
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -60,4 +64,41 @@ def evaluate(errors: pd.DataFrame, scales: pd.DataFrame) -> dict[str, float]:
             out[f"coverage_{p}"] = float(((y >= errors[lo].to_numpy(float)) & (y <= errors[hi].to_numpy(float))).mean())
         else:
             out[f"coverage_{p}"] = float("nan")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# Ranking metrics (recommendations)
+
+RANKING_METRICS = ("precision", "recall", "map", "ndcg")
+
+
+def ranking_metrics(recommended: Mapping[str, Sequence[str]], relevant: Mapping[str, Collection[str]], *,
+                    k: int) -> dict[str, float]:
+    """Binary-relevance ranking metrics @k, averaged over the users of ``relevant`` that have at least one
+    relevant item (a user with no recommendation list scores 0), with Spark's RankingMetrics definitions:
+
+    precision@k = hits in the top k / k; recall@k = hits in the top k / |relevant|;
+    AP@k = Σ over hits at position i ≤ k of (hits up to i / i), divided by min(|relevant|, k);
+    NDCG@k = Σ over hits at position i ≤ k of 1/log2(i + 1), divided by Σ_{i ≤ min(|relevant|, k)} 1/log2(i + 1).
+    Also ``users``: how many users were averaged over.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, found {k}")
+    sums = dict.fromkeys(RANKING_METRICS, 0.0)
+    users = 0
+    for user, rel in relevant.items():
+        rel = set(rel)
+        if not rel:
+            continue
+        users += 1
+        top = list(dict.fromkeys(recommended.get(user, ())))[:k]   # a repeated item counts once, at its first place
+        hits = [i for i, item in enumerate(top, start=1) if item in rel]
+        sums["precision"] += len(hits) / k
+        sums["recall"] += len(hits) / len(rel)
+        sums["map"] += sum((n / i) for n, i in enumerate(hits, start=1)) / min(len(rel), k)
+        ideal = sum(1.0 / math.log2(i + 1) for i in range(1, min(len(rel), k) + 1))
+        sums["ndcg"] += sum(1.0 / math.log2(i + 1) for i in hits) / ideal
+    out = {m: (v / users if users else float("nan")) for m, v in sums.items()}
+    out["users"] = float(users)
     return out

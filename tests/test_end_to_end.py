@@ -234,3 +234,65 @@ def test_identity_persons_equal_the_generators_people_and_profiles_hold_every_pa
     from tests.gold_schema import assert_gold_schema
 
     assert_gold_schema(spark, cfg.lake.gold, "customer_profile", "vip_service_priority", "campaign_audiences")
+
+
+def test_recommendations_are_brand_scoped_and_the_model_is_registered_with_its_alias(spark, e2e):
+    import datetime as dt
+
+    import mlflow
+    from brandlake.jobs import identity, recommend
+    from brandlake.models import registry, tracking
+    from brandlake.transforms.recommend import PURCHASE_STATUSES
+
+    from tests.gold_schema import assert_gold_schema
+
+    cfg = e2e["cfg"]
+    if not tables.exists(spark, f"{cfg.lake.gold}/identity_accounts"):
+        _run(spark, cfg, identity, "identity")
+    details = _run(spark, cfg, recommend, "recommend")["details"]["recommend"]
+    assert_gold_schema(spark, cfg.lake.gold, "recommendations", "brand_recommendations")
+
+    # the brand's own catalogue and its own visitors and buyers in the serving window, read without the job's code
+    start, end = (dt.date.fromisoformat(details["split"][k]) for k in ("serve_start", "end"))
+    brand_of = {r["product_id"]: r["brand_id"] for r in tables.read(spark, f"{cfg.lake.silver}/products").collect()}
+    person_of = {(r["platform_id"], r["customer_id"]): r["person_id"]
+                 for r in tables.read(spark, f"{cfg.lake.gold}/identity_accounts").collect()}
+    audience = set()
+    for r in tables.read(spark, f"{cfg.lake.silver}/clickstream").collect():
+        person = person_of.get((r["platform_id"], r["customer_id"]))
+        if person and r["event_type"] in ("view", "cart") and r["product_id"] in brand_of and start <= r["event_date"] < end:
+            audience.add((brand_of[r["product_id"]], person))
+    for r in tables.read(spark, f"{cfg.lake.gold}/order_line_settlement").collect():
+        person = person_of.get((r["platform_id"], r["customer_id"]))
+        if (person and r["settlement_status"] in PURCHASE_STATUSES and r["product_id"] in brand_of
+                and start <= r["order_date"] < end):
+            audience.add((brand_of[r["product_id"]], person))
+
+    brand_rows = tables.read(spark, f"{cfg.lake.gold}/brand_recommendations").collect()
+    assert brand_rows and details["brand_recommendations"] == len(brand_rows)
+    assert [r for r in brand_rows if brand_of.get(r["product_id"]) != r["brand_id"]] == []
+    assert {(r["brand_id"], r["person_id"]) for r in brand_rows} == audience
+
+    rows = tables.read(spark, f"{cfg.lake.gold}/recommendations").collect()
+    lists = collections.defaultdict(list)
+    for r in rows:
+        lists[r["person_id"]].append((r["rank"], r["product_id"], r["source"], r["model_version"]))
+    assert set(lists) == set(person_of.values())
+    for items in lists.values():
+        items.sort()
+        assert [x[0] for x in items] == list(range(1, len(items) + 1)) and len(items) <= cfg.recommend.top_n
+        assert len({x[1] for x in items}) == len(items) and len({x[2] for x in items}) == 1
+    als_versions = {x[3] for items in lists.values() for x in items if x[2] == "als"}
+    assert als_versions == ({details["served_by"]} if details["served_by"] else set())
+
+    tracking.configure(cfg)
+    client = mlflow.MlflowClient()
+    name = cfg.recommend.model_name
+    challenger = registry.alias_version(name, registry.CHALLENGER, client=client)
+    champion = registry.alias_version(name, registry.CHAMPION, client=client)
+    assert str(challenger.version) == details["registered_version"]
+    assert (champion is not None and str(champion.version) == details["registered_version"]) == details["promoted"]
+    run = client.get_run(challenger.run_id)
+    assert run.data.metrics["als.ndcg"] == pytest.approx(details["levels"]["als"]["ndcg"])
+    assert run.data.metrics["popularity.ndcg"] == pytest.approx(details["levels"]["popularity"]["ndcg"])
+    assert run.data.tags["validation_status"] == ("passed" if details["promoted"] else "failed")

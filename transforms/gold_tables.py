@@ -750,3 +750,40 @@ _register(
         },
     ),
 )
+
+# ---------------------------------------------------------------------------------------------------
+# brandlake recommend
+
+_RC = "brandlake.transforms.recommend"
+_REC = {
+    "rank": "1 = the best recommendation, up to recommend.top_n",
+    "product_id": "the recommended product",
+    "score": "ALS preference (source als; comparable within one person's list only) or the segment's distinct "
+             "buyers in the feedback window (source popularity)",
+    "source": "als (collaborative filtering) or popularity (the person is unknown to the model)",
+    "model_version": "registered ALS model/version that scored the row (null for popularity rows)",
+    "as_of_date": "last day of the data the recommendations use",
+}
+
+_register(
+    GoldTable(
+        name="recommendations", schema=f"{_RC}.RECOMMENDATIONS", keys=("person_id", "rank"),
+        written_by="brandlake recommend",
+        columns={
+            "person_id": "the person (identity_accounts)",
+            "brand_id": "brand of the product (silver products)",
+            **_REC,
+        },
+    ),
+    GoldTable(
+        name="brand_recommendations", schema=f"{_RC}.BRAND_RECOMMENDATIONS", keys=("brand_id", "person_id", "rank"),
+        written_by="brandlake recommend",
+        columns={
+            "brand_id": "the brand whose own catalogue is ranked",
+            "person_id": "a person who viewed, carted or bought one of the brand's products in the feedback window",
+            **{**_REC, "score": "ALS preference (source als) or the brand product's distinct buyers in the feedback "
+                                "window (source popularity)",
+               "source": "als, or popularity (the brand's own best sellers) when the model does not know the person"},
+        },
+    ),
+)
