@@ -363,9 +363,9 @@ class ClvConfig:
     holdout_days: int = 180                # the backtest's holdout window: the last days up to the as-of date
     horizon_days: int = 365                # the gold table's expected purchases and value: the next 12 months
     min_repeat_buyers: int = 30            # a brand with fewer repeat buyers is not fitted (its rows say why)
-    penalizer: float = 0.0                 # L2 penalty of the BG/NBD fit (lifetimes penalizer_coef)
-    spend_penalizer: float = 0.0           # ... of the Gamma-Gamma fit
-    min_gain_vs_baseline: float = 0.0      # holdout MAE must be at least this share lower than the baseline's
+    penalizer: float = 0.001               # L2 penalty of the BG/NBD fit (lifetimes penalizer_coef)
+    spend_penalizer: float = 0.0           # ... of the Gamma-Gamma fit (amounts in the thousands: none)
+    min_gain_vs_baseline: float = 0.0      # holdout errors must be at least this share lower than the baseline's
 
     def __post_init__(self) -> None:
         for name in ("holdout_days", "horizon_days", "min_repeat_buyers"):

@@ -37,8 +37,9 @@ RECIPE = ("penalizer", "spend_penalizer", "min_repeat_buyers")   # what the cham
 
 
 def rules(min_gain_vs_baseline: float) -> tuple[validation.Rule, ...]:
-    """Holdout MAE of purchases and of spend (per person): not worse than the champion's recipe on the same
-    split, and at least ``min_gain_vs_baseline`` better than the constant-rate baseline."""
+    """Holdout RMSE of purchases and of spend per person, and the decile error of purchases (models/clv.py
+    DECISION_METRICS): not worse than the champion's recipe on the same split, and at least
+    ``min_gain_vs_baseline`` better than the constant-rate baseline."""
     return tuple(validation.Rule(f"holdout.{m}", min_gain_vs_baseline=min_gain_vs_baseline)
                  for m in cm.DECISION_METRICS)
 
