@@ -146,7 +146,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         "model_version": promotion.version, "aliases": list(promotion.aliases), "decision": decision.summary(),
         "mlflow_run_id": mlrun.info.run_id,
     }
-    log.info("clv: %d rows scored by %s; holdout purchases MAE %.4f (baseline %.4f), spend MAE %.2f "
-             "(baseline %.2f); %s", written, version, bt.metrics["holdout"]["purchases_mae"],
-             bt.metrics["baseline_holdout"]["purchases_mae"], bt.metrics["holdout"]["spend_mae"],
-             bt.metrics["baseline_holdout"]["spend_mae"], decision.summary())
+    m, b = bt.metrics["holdout"], bt.metrics["baseline_holdout"]
+    log.info("clv: %d rows scored by %s; holdout purchases RMSE %.4f (baseline %.4f), MAE %.4f (baseline %.4f), "
+             "spend RMSE %.2f (baseline %.2f); %s", written, version, m["purchases_rmse"], b["purchases_rmse"],
+             m["purchases_mae"], b["purchases_mae"], m["spend_rmse"], b["spend_rmse"], decision.summary())

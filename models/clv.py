@@ -15,9 +15,11 @@ value, or a fit without a finite population mean, q ≤ 1) falls back to its rep
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -60,6 +62,18 @@ def _as_float(frame: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
 
 
+@contextlib.contextmanager
+def _optimizer_output(brand_id: str) -> Iterator[None]:
+    """lifetimes prints scipy's result when a fit does not converge: into the debug log, not onto stdout."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            yield
+    finally:
+        if buf.getvalue().strip():
+            log.debug("clv %s optimizer output:\n%s", brand_id, buf.getvalue())
+
+
 def fit_brand(brand_id: str, summary: pd.DataFrame, *, penalizer: float, spend_penalizer: float,
               min_repeat_buyers: int) -> BrandModel:
     """Fit BG/NBD on every buyer of one brand and Gamma–Gamma on its repeat buyers with a positive value."""
@@ -76,7 +90,9 @@ def fit_brand(brand_id: str, summary: pd.DataFrame, *, penalizer: float, spend_p
     mean_value = float(value[paid].mean()) if paid.any() else None
     try:
         bgf = BetaGeoFitter(penalizer_coef=penalizer)
-        bgf.fit(pd.Series(freq), pd.Series(_as_float(summary, "recency_days")), pd.Series(_as_float(summary, "age_days")))
+        with _optimizer_output(brand_id):
+            bgf.fit(pd.Series(freq), pd.Series(_as_float(summary, "recency_days")),
+                    pd.Series(_as_float(summary, "age_days")))
         purchase = {k: float(v) for k, v in bgf.params_.items()}
     except Exception as e:  # noqa: BLE001 - lifetimes raises ConvergenceError, ValueError or LinAlgError
         return BrandModel(brand_id, FIT_FAILED, f"BG/NBD fit failed: {type(e).__name__}: {e}".strip()[:300], n, n_rep)
@@ -86,7 +102,8 @@ def fit_brand(brand_id: str, summary: pd.DataFrame, *, penalizer: float, spend_p
     if paid.sum() >= min_repeat_buyers:
         try:
             ggf = GammaGammaFitter(penalizer_coef=spend_penalizer)
-            ggf.fit(pd.Series(freq[paid]), pd.Series(value[paid]))
+            with _optimizer_output(brand_id):
+                ggf.fit(pd.Series(freq[paid]), pd.Series(value[paid]))
             fitted = {k: float(v) for k, v in ggf.params_.items()}
             if fitted["q"] > 1 and all(math.isfinite(v) and v > 0 for v in fitted.values()):
                 spend, status, reason = fitted, FITTED, "fitted"

@@ -135,6 +135,9 @@ def test_models_rank_active_buyers_above_lapsed_ones_and_beat_the_constant_rate_
     model, base = bt.metrics["holdout"], bt.metrics["baseline_holdout"]
     assert model["purchases_mae"] < base["purchases_mae"] and model["spend_mae"] < base["spend_mae"]
     assert abs(model["purchases_bias"]) < 0.25
+    challenger, baseline = cm.decision_metrics(bt), cm.decision_metrics(bt, "baseline_holdout")
+    assert set(challenger) == {"holdout.purchases_rmse", "holdout.spend_rmse", "holdout.purchases_decile_mae"}
+    assert all(challenger[k] < baseline[k] for k in challenger)
 
 
 def test_a_brand_with_too_few_repeat_buyers_is_not_fitted_nor_pooled_and_its_people_get_no_prediction():
