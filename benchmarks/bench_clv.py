@@ -74,7 +74,8 @@ def main() -> int:
     client = mlflow.MlflowClient()
     for name in ("holdout_deciles.csv", "baseline_holdout_deciles.csv", "holdout_per_brand.csv"):
         text = mlflow.artifacts.load_text(f"{client.get_run(details['mlflow_run_id']).info.artifact_uri}/{name}")
-        report[name.removesuffix(".csv")] = pd.read_csv(io.StringIO(text)).round(4).to_dict("records")
+        report[name.removesuffix(".csv")] = (pd.read_csv(io.StringIO(text)).round(4).to_dict("records")
+                                             if text.strip() else [])
     print(json.dumps(report, indent=2, default=str))
     if a.out:
         Path(a.out).write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")

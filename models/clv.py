@@ -35,6 +35,7 @@ FITTED, FITTED_MEAN_SPEND = "fitted", "fitted_mean_spend"
 TOO_FEW, FIT_FAILED = "too_few_repeat_buyers", "fit_failed"
 SCORED = (FITTED, FITTED_MEAN_SPEND)
 DECILES = 10
+PROBE_DAYS = 365.0   # horizon a fit's predictions are checked at (finite for every buyer it was fitted on)
 # What validation compares (lower is better). The models predict a conditional mean, which squared error
 # rewards; per-person MAE rewards the median, which for the many one-time buyers is zero: the baseline's
 # "no repeat, no purchase" wins MAE while it misranks and overstates the top deciles (BENCHMARKS.md,
@@ -98,6 +99,11 @@ def fit_brand(brand_id: str, summary: pd.DataFrame, *, penalizer: float, spend_p
         return BrandModel(brand_id, FIT_FAILED, f"BG/NBD fit failed: {type(e).__name__}: {e}".strip()[:300], n, n_rep)
     if not all(math.isfinite(v) and v > 0 for v in purchase.values()):
         return BrandModel(brand_id, FIT_FAILED, f"BG/NBD parameters not positive and finite: {purchase}", n, n_rep)
+    # a fit at the edge (a + b ≈ 1 when buyers never drop out) makes the expectation's 2F1 term diverge
+    probe = _predict_brand(BrandModel(brand_id, FITTED, "", n, n_rep, purchase), summary, PROBE_DAYS)
+    if not (np.isfinite(probe["expected_purchases"]).all() and np.isfinite(probe["probability_alive"]).all()):
+        return BrandModel(brand_id, FIT_FAILED, f"BG/NBD predictions not finite for the brand's own buyers with "
+                          f"parameters {purchase}", n, n_rep)
     spend, status, reason = None, FITTED_MEAN_SPEND, "spend: too few repeat buyers with a positive value"
     if paid.sum() >= min_repeat_buyers:
         try:
