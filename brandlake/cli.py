@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                        "ingest a fixed file from the landing quarantine (_landing_quarantine), exactly once"),
     "identity": ("brandlake.jobs.identity", "match customer accounts across platforms into persons (person_id)"),
     "customers": ("brandlake.jobs.customers", "build brand-scoped customer_profile, vip_service_priority, campaign_audiences"),
+    "clv": ("brandlake.jobs.clv", "fit customer lifetime value per brand (BG/NBD + Gamma-Gamma), gold customer_lifetime_value"),
     "seller-credit": ("brandlake.jobs.seller_credit", "score cross-border sellers per quarter (seller_credit, 0-1000)"),
     "lost-visitors": ("brandlake.jobs.marketing", "build brand-scoped lost_visitors (viewed/carted, did not buy)"),
     "channel-attribution": ("brandlake.jobs.attribution", "credit conversions to channels per brand and month (4 models)"),

@@ -389,6 +389,30 @@ class CustomersConfig:
 
 
 @dataclass(frozen=True)
+class ClvConfig:
+    """Customer lifetime value (models/clv.py, jobs/clv.py): BG/NBD + Gamma–Gamma per brand, validated on a
+    calibration / holdout split against a constant-rate baseline."""
+
+    model_name: str = "customer_lifetime_value"
+    holdout_days: int = 180                # the backtest's holdout window: the last days up to the as-of date
+    horizon_days: int = 365                # the gold table's expected purchases and value: the next 12 months
+    min_repeat_buyers: int = 30            # a brand with fewer repeat buyers is not fitted (its rows say why)
+    penalizer: float = 0.001               # L2 penalty of the BG/NBD fit (lifetimes penalizer_coef)
+    spend_penalizer: float = 0.0           # ... of the Gamma-Gamma fit (amounts in the thousands: none)
+    min_gain_vs_baseline: float = 0.0      # holdout errors must be at least this share lower than the baseline's
+
+    def __post_init__(self) -> None:
+        for name in ("holdout_days", "horizon_days", "min_repeat_buyers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"clv.{name} must be at least 1, found {getattr(self, name)}")
+        for name in ("penalizer", "spend_penalizer"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"clv.{name} must not be negative, found {getattr(self, name)}")
+        if not 0.0 <= self.min_gain_vs_baseline < 1.0:
+            raise ValueError(f"clv.min_gain_vs_baseline must be in [0, 1), found {self.min_gain_vs_baseline}")
+
+
+@dataclass(frozen=True)
 class Config:
     env: str
     spark: SparkConfig
@@ -406,6 +430,7 @@ class Config:
     signals: SignalsConfig = field(default_factory=SignalsConfig)
     returns: ReturnsConfig = field(default_factory=ReturnsConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    clv: ClvConfig = field(default_factory=ClvConfig)
     kb: KbConfig = field(default_factory=KbConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     planning: PlanningConfig = field(default_factory=PlanningConfig)

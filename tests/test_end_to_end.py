@@ -296,3 +296,53 @@ def test_recommendations_are_brand_scoped_and_the_model_is_registered_with_its_a
     assert run.data.metrics["als.ndcg"] == pytest.approx(details["levels"]["als"]["ndcg"])
     assert run.data.metrics["popularity.ndcg"] == pytest.approx(details["levels"]["popularity"]["ndcg"])
     assert run.data.tags["validation_status"] == ("passed" if details["promoted"] else "failed")
+
+
+def test_clv_scores_exactly_each_brands_own_buyers_and_registers_the_model_with_an_alias(spark, e2e):
+    import mlflow
+    from brandlake.jobs import clv, identity
+    from brandlake.models import registry, tracking
+
+    from tests.gold_schema import assert_gold_schema
+
+    cfg = e2e["cfg"]
+    if not tables.exists(spark, f"{cfg.lake.gold}/identity_accounts"):
+        _run(spark, cfg, identity, "identity")
+    summary = _run(spark, cfg, clv, "clv")["details"]["clv"]
+
+    person = {(r["platform_id"], r["customer_id"]): r["person_id"]
+              for r in tables.read(spark, f"{cfg.lake.gold}/identity_accounts").collect()}
+    day_value: dict[tuple, Decimal] = collections.defaultdict(Decimal)
+    for r in tables.read(spark, f"{cfg.lake.gold}/order_line_settlement").collect():
+        who = person.get((r["platform_id"], r["customer_id"]))
+        if r["settlement_status"] in ("settled", "partially_refunded", "refunded") and r["brand_id"] and who:
+            day_value[(r["brand_id"], who, r["order_date"])] += r["settled_amount_rpt"] or Decimal(0)
+    expected: dict[tuple, int] = collections.Counter((b, p) for (b, p, _), v in day_value.items() if v > 0)
+    rows = tables.read(spark, f"{cfg.lake.gold}/customer_lifetime_value").collect()
+    # one row per brand × person who bought from the brand, and only those: a brand sees only its own buyers
+    assert {(r["brand_id"], r["person_id"]): r["frequency"] + 1 for r in rows} == expected
+    assert len(rows) == len(expected) and len({r["brand_id"] for r in rows}) > 1
+    fitted = [r for r in rows if r["model_status"] in ("fitted", "fitted_mean_spend")]
+    assert all(0 <= r["probability_alive"] <= 1 and r["expected_purchases_12m"] >= 0 for r in fitted)
+    assert all(r["expected_purchases_12m"] is None for r in rows if r["model_status"] not in
+               ("fitted", "fitted_mean_spend"))
+    assert_gold_schema(spark, cfg.lake.gold, "customer_lifetime_value")
+
+    tracking.configure(cfg)
+    name = cfg.clv.model_name
+    challenger = registry.alias_version(name, registry.CHALLENGER)
+    assert challenger is not None and str(challenger.version) == summary["model_version"]
+    champion = registry.alias_version(name, registry.CHAMPION)
+    assert (champion is not None and str(champion.version) == summary["model_version"]) == (
+        "champion" in summary["aliases"])
+    assert {r["model_version"] for r in rows} == {summary["scored_by"]}
+    run = mlflow.MlflowClient().get_run(summary["mlflow_run_id"])
+    assert run.data.tags["delta.version.order_line_settlement"] != "none"
+    brands = {r["brand_id"] for r in rows}
+    assert run.data.metrics["brands.fitted"] + run.data.metrics["brands.skipped"] == len(brands)
+    if run.data.metrics["brands.fitted"] == 0:
+        # the test world's brands have a handful of repeat buyers each: nothing to validate, so no champion
+        assert summary["aliases"] == ["challenger"] and "challenger has no value" in summary["decision"]
+        assert {r["model_status"] for r in rows} <= {"too_few_repeat_buyers", "fit_failed"}
+    else:
+        assert "holdout.purchases_mae" in run.data.metrics

@@ -787,3 +787,32 @@ _register(
         },
     ),
 )
+
+
+# brandlake clv: customer lifetime value per brand × person (issue 14)
+
+_register(
+    GoldTable(
+        name="customer_lifetime_value", schema="brandlake.transforms.clv.CUSTOMER_LIFETIME_VALUE",
+        keys=("brand_id", "person_id"), written_by="brandlake clv",
+        columns={
+            "brand_id": "the brand (partition; a brand sees only its own buyers, fitted on them alone)",
+            "person_id": "the buyer as a person (identity_accounts)",
+            "first_purchase_date": "first purchase day of the brand (a day with a positive settled amount)",
+            "last_purchase_date": "latest purchase day of the brand up to as_of_date",
+            "frequency": "repeat purchase days (purchase days − 1)",
+            "recency_days": "days from first_purchase_date to last_purchase_date",
+            "age_days": "days from first_purchase_date to as_of_date (the models' T)",
+            "total_value_rpt": "Σ settled amount of the purchase days, in reporting_currency",
+            "avg_repeat_value_rpt": "mean settled amount of the repeat purchase days (null without one)",
+            "expected_purchases_12m": "BG/NBD expected purchase days in the clv.horizon_days after as_of_date",
+            "probability_alive": "BG/NBD probability that the person is still a customer of the brand",
+            "expected_avg_value_rpt": "Gamma-Gamma expected settled amount of one purchase day (the brand's mean repeat value when fitted_mean_spend)",
+            "clv_12m_rpt": "expected_purchases_12m × expected_avg_value_rpt (undiscounted)",
+            "model_status": "fitted, fitted_mean_spend, too_few_repeat_buyers or fit_failed (brand level)",
+            "model_version": "registered model name/version@alias that scored the row",
+            "reporting_currency": "currency of the _rpt columns",
+            "as_of_date": "purchases up to this date count",
+        },
+    ),
+)
