@@ -131,8 +131,7 @@ class SilverConfig:
     pii_key_env: str              # name of the environment variable that holds the PII hash key
     allow_local_pii_key: bool     # local/test only: keep a generated key under the lake when unset
     # a micro-batch reads at most about this many bytes of new bronze files (Delta's maxBytesPerTrigger, a soft
-    # bound: at least one file); None: all new files in one micro-batch. Off by default: silver orders does not yet
-    # carry an earlier ordered_at into a newer row already published (BENCHMARKS.md, issue 15 third pass)
+    # bound: at least one file); None: all new files in one micro-batch. conf/base.yaml sets 64 MB (BENCHMARKS.md)
     max_bytes_per_trigger: int | None = None
 
     def __post_init__(self) -> None:

@@ -109,7 +109,7 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
                           f"is only kept for a local lake, not {cfg.lake.root}")
     path = tables.local_path(cfg.lake.root) / "_secrets" / "pii_key"
     if not path.exists():
-        if tables.read_small_text(spark, f"{cfg.lake.root.rstrip('/')}/{PII_KEY_CHECK}") is not None:
+        if tables.read_small_text(spark, _pii_key_check_path(cfg)) is not None:
             raise ConfigError(f"environment variable {env} (the PII hash key) is not set, and this lake's silver "
                               f"tables were hashed with a key that is not kept in it; set {env} to that key")
         tables.write_text(spark, str(path), secrets.token_hex(32))
@@ -117,6 +117,10 @@ def resolve_pii_key(cfg: Config, spark: SparkSession) -> str:
     log.warning("%s is not set: using the local PII hash key in %s (never do this in production)", env, path)
     return check_pii_key(cfg, spark, path.read_text(encoding="utf-8").strip(), source=f"the local key file {path} "
                          f"({env} is not set)")
+
+
+def _pii_key_check_path(cfg: Config) -> str:
+    return f"{cfg.lake.root.rstrip('/')}/{PII_KEY_CHECK}"
 
 
 def check_pii_key(cfg: Config, spark: SparkSession, key: str, *, source: str) -> str:
@@ -128,7 +132,7 @@ def check_pii_key(cfg: Config, spark: SparkSession, key: str, *, source: str) ->
     them: that is a configuration error, never a new set of hashes.
     """
     fingerprint = hmac.new(key.encode("utf-8"), b"brandlake pii key check", hashlib.sha256).hexdigest()
-    path = f"{cfg.lake.root.rstrip('/')}/{PII_KEY_CHECK}"
+    path = _pii_key_check_path(cfg)
     recorded = tables.read_small_text(spark, path)
     if recorded is None:
         tables.write_text(spark, path, fingerprint)
