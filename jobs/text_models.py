@@ -105,9 +105,7 @@ def _champion_error(model_name: str, champ, test: pd.DataFrame, train: pd.DataFr
 
 
 def _requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{p}=={version(p)}" for p in ("mlflow", "pandas", "numpy", "scikit-learn", "jieba")]
+    return tracking.pinned_requirements("mlflow", "pandas", "numpy", "scikit-learn", "jieba")
 
 
 def run(ctx: JobContext, args: argparse.Namespace) -> None:

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from brandlake.models.tracking import pinned_requirements
 from mlflow.pyfunc import PythonModel
 
 log = logging.getLogger(__name__)
@@ -312,6 +313,4 @@ def model_input(summary: pd.DataFrame) -> pd.DataFrame:
 
 def requirements() -> list[str]:
     """Pinned packages the pyfunc imports when it is loaded and scores."""
-    from importlib.metadata import version
-
-    return [f"{p}=={version(p)}" for p in ("mlflow", "pandas", "numpy", "scipy", "lifetimes", "autograd", "dill")]
+    return pinned_requirements("mlflow", "pandas", "numpy", "scipy", "lifetimes", "autograd", "dill")

@@ -223,16 +223,18 @@ def log_pyfunc_model(
         input_example=input_example,
         registered_model_name=registered_model_name,
         artifacts=dict(artifacts) if artifacts else None,
-        pip_requirements=list(pip_requirements) if pip_requirements is not None else _brandlake_requirements(),
+        pip_requirements=(list(pip_requirements) if pip_requirements is not None
+                          else pinned_requirements("mlflow", "pandas", "numpy", "lightgbm", "statsforecast")),
     )
 
 
-def _brandlake_requirements() -> list[str]:
-    """Pinned requirements of the model's environment: what the pyfunc imports at load time."""
+def pinned_requirements(*packages: str) -> list[str]:
+    """``package==version`` of each installed one of ``packages``: the model environment's pins (what a pyfunc
+    imports at load time); a package that is not installed is left out."""
     from importlib.metadata import PackageNotFoundError, version
 
     reqs = []
-    for pkg in ("mlflow", "pandas", "numpy", "lightgbm", "statsforecast"):
+    for pkg in packages:
         try:
             reqs.append(f"{pkg}=={version(pkg)}")
         except PackageNotFoundError:
