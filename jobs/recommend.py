@@ -102,7 +102,8 @@ def evaluate(ctx: JobContext, inputs: dict[str, DataFrame], c: RecommendConfig, 
     train = feedback(inputs, c, start=split.cutoff - dt.timedelta(days=c.window_days), end=split.cutoff)
     test = rt.to_person_purchases(inputs["order_line_settlement"], accounts=accounts, start=split.cutoff,
                                   end=split.end).select("person_id", "product_id").distinct()
-    segments = rt.to_person_segments(inputs["customers"], accounts=accounts, as_of=split.cutoff)
+    segments = rt.to_person_segments(inputs["customers"], accounts=accounts, as_of=split.cutoff,
+                                     known_before=split.cutoff)  # what was known at the cut-off only
     return score_split(train, test=test, segments=segments, c=c, step=ctx.step)
 
 

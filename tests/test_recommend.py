@@ -68,6 +68,19 @@ def test_person_segment_comes_from_the_latest_account_with_age_band_and_known_ge
     ], rt.PERSON_SEGMENTS)
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
+    # at a split's cut-off of 2024-01-15, pA's move (updated 2024-02-01) is not known yet: the account it
+    # had then is the one that counts; an account updated after the cut-off alone gives no attributes
+    customers_later = customers.union(spark.createDataFrame(
+        [("jd", "j4", "male", 1980, "DE", None, dt.datetime(2024, 1, 15))], customers.schema))
+    accounts_later = accounts.union(spark.createDataFrame([("jd", "j4", "pD")], ACCOUNTS))
+    at_cutoff = rt.to_person_segments(customers_later, accounts=accounts_later, as_of=D,
+                                      known_before=dt.date(2024, 1, 15))
+    assert_df_equality(at_cutoff, spark.createDataFrame([
+        ("pA", "CN/Zhejiang", "25-34", "female"),
+        ("pB", "US", None, None),
+        ("pC", None, "55+", "male"),
+    ], rt.PERSON_SEGMENTS), ignore_row_order=True, ignore_nullable=True)
+
 
 def test_popularity_falls_back_from_region_and_demographic_to_region_to_global(spark):
     segments = spark.createDataFrame([

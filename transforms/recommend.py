@@ -117,10 +117,19 @@ def age_band(birth_year: Column, *, as_of: dt.date, bands: Sequence[tuple[int, i
     return F.when(birth_year.isNotNull(), out)
 
 
-def to_person_segments(customers: DataFrame, *, accounts: DataFrame, as_of: dt.date) -> DataFrame:
-    """PERSON_SEGMENTS from silver customers and identity_accounts (the latest updated account wins)."""
+def to_person_segments(customers: DataFrame, *, accounts: DataFrame, as_of: dt.date,
+                       known_before: dt.date | None = None) -> DataFrame:
+    """PERSON_SEGMENTS from silver customers and identity_accounts (the latest updated account wins).
+
+    ``known_before``: a time split's cut-off. Silver keeps each account's latest version only, so an account
+    updated on or after the cut-off (a move, say) shows attributes nobody knew at the cut-off; such accounts
+    give no attributes, and a person left with none has no row (unknown attributes: popularity falls back to
+    the global level for them).
+    """
     require_columns(customers, ("platform_id", "customer_id", "gender", "birth_year", "country", "province",
                                 "updated_at"), what="customers")
+    if known_before is not None:
+        customers = customers.where(F.col("updated_at") < F.lit(known_before).cast("timestamp"))
     latest = Window.partitionBy("person_id").orderBy(F.col("updated_at").desc_nulls_last(), "platform_id",
                                                      "customer_id")
     region = F.when(F.col("country").isNotNull(),
