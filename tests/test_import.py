@@ -4,6 +4,8 @@ reasons; re-importing changes nothing; a real Online Retail II sample matches fi
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -228,12 +230,16 @@ def test_online_retail_sample_matches_figures_computed_with_plain_python(spark, 
     assert actual == expected
 
 
-def test_online_retail_sample_runs_through_silver_and_gold_to_the_independent_net_sales(spark, tmp_path):
-    """import → silver → gold on the real export: gold's settled money equals plain-Python net sales."""
+def test_online_retail_sample_runs_through_silver_gold_marts_and_a_report_to_the_independent_net_sales(
+        spark, tmp_path):
+    """import → silver → gold → marts → report on the real export: gold's settled money equals plain-Python
+    net sales, and so does the brand report's sales trend; the sections the export cannot feed (no
+    clickstream, no presales, one brand only, no buyer attributes) say so instead of showing empty charts."""
     import argparse
     import os
 
-    from brandlake.jobs import gold, silver
+    import pandas as pd
+    from brandlake.jobs import gold, marts, report, silver
 
     from brandlake.config import load_config
     from brandlake.runtime import job_context
@@ -242,7 +248,8 @@ def test_online_retail_sample_runs_through_silver_and_gold_to_the_independent_ne
 
     os.environ.setdefault("BRANDLAKE_PII_KEY", "test-only-pii-key")
     cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
-                                         "silver": {"reporting_currency": "GBP"}})
+                                         "silver": {"reporting_currency": "GBP"},
+                                         "reports": {"brands": {"online_retail_ii": {"tier": "pro"}}}})
     do_import(spark, cfg, ONLINE_RETAIL, str(sample))
     for module in (silver, gold):
         parser = argparse.ArgumentParser()
@@ -257,3 +264,24 @@ def test_online_retail_sample_runs_through_silver_and_gold_to_the_independent_ne
     assert got == {"invoices": expected["invoices"], "net_sales": expected["net_sales"],
                    "refunded": expected["refunded"], "net_sales_gbp": expected["net_sales"]}
     assert ctx.summary.details["gold"]["reconciliation_mismatches"] == 0
+
+    # the brand report of the sample's month, every section of the pro tier
+    with job_context(cfg, "marts", spark=spark) as ctx:
+        marts.run(ctx, argparse.Namespace(full=False, as_of=None))
+    out = tmp_path / "reports"
+    with job_context(cfg, "report", spark=spark) as ctx:
+        report.run(ctx, argparse.Namespace(brand=None, all=True, period="month:2009-12", out=str(out)))
+    folder = out / "online_retail_ii" / "month_2009-12"
+    trend = pd.read_csv(folder / "extracts" / "mart_sales_trend.csv")
+    assert [(r.period_key, Decimal(str(r.settled_amount)).quantize(Decimal("0.01")), r.orders)
+            for r in trend.itertuples()] == [("month:2009-12", expected["net_sales"], expected["invoices"])]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    missing = dict(re.findall(r'<section id="(\w+)">\s*<h2>[^<]*</h2>\s*<p class="missing">No data for this section: '
+                              r"([^<]*)\.</p>", page))
+    assert missing == {
+        "funnel": "the data holds no clickstream sessions for this brand",
+        "presale": "the brand had no presale orders in a sale event up to this period",
+        # one brand in the lake: its peer tier has fewer than reports.m_min_brands brands
+        "benchmarks": "every cell comes from fewer than 10 buyers (or peer brands) and is suppressed",
+    }
+    assert re.findall(r'<section id="(\w+)">', page) == cfg.reports.tiers["pro"]
