@@ -2,6 +2,8 @@
 VENV ?= .venv
 ENV ?= local
 SCALE ?=
+# test processes (pytest-xdist), each with one Spark session; a test file stays in one process
+TEST_WORKERS ?= 2
 
 .PHONY: setup pipeline test lint bench clean
 
@@ -14,7 +16,7 @@ pipeline: setup
 test: setup
 	@bash scripts/setup_browser.sh
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/python -m pytest
+	@$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
 	@$(VENV)/bin/python benchmarks/run.py

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -38,21 +42,41 @@ def cfg(base_cfg, tmp_path) -> Config:
     return load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")}})
 
 
+@dataclasses.dataclass(frozen=True)
+class GeneratedWorld:
+    cfg: Config
+    summary: dict  # the generate run's summary, as written to <lake.runs>/latest.json
+
+
 @pytest.fixture(scope="session")
-def generated_world(spark, tmp_path_factory):
+def generated_world(spark, tmp_path_factory) -> GeneratedWorld:
     """One `brandlake generate` run at the test scale (conf/test.yaml), shared by the generator's tests and the
-    end-to-end tests. Read-only: a test that changes it works on a copy."""
+    end-to-end tests. Read-only: a test that changes it works on a copy.
+
+    Built once per test run: with pytest-xdist's workers, the first worker to need it generates it into the
+    folder the workers share, holding a lock file, and the others wait and read it."""
     import argparse
+    import fcntl
 
     from brandlake.jobs import generate
 
     from brandlake.runtime import job_context
 
-    root = tmp_path_factory.mktemp("generated_world")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's base folder; each worker's own is below it
+    root = shared / "generated_world"
     cfg = load_config("test", overrides={"lake": {"root": str(root)}})
-    parser = argparse.ArgumentParser()
-    generate.add_arguments(parser)
-    # job_context ends the job's marks (and their progress lines) when generate returns, as a real run does
-    with job_context(cfg, "generate", run_id="t", spark=spark) as ctx:
-        generate.run(ctx, parser.parse_args([]))
-    return ctx
+    summary_file = Path(cfg.lake.runs) / "latest.json"
+    with open(shared / "generated_world.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+        if summary.get("status") != "succeeded":  # none yet, or a worker's generate failed: (re)generate
+            shutil.rmtree(root, ignore_errors=True)
+            parser = argparse.ArgumentParser()
+            generate.add_arguments(parser)
+            # job_context ends the job's marks (and their progress lines) when generate returns, as a real run does
+            with job_context(cfg, "generate", run_id="t", spark=spark) as ctx:
+                generate.run(ctx, parser.parse_args([]))
+            summary = json.loads(summary_file.read_text())
+    return GeneratedWorld(cfg=cfg, summary=summary)

@@ -176,7 +176,7 @@ def test_test_scale_contains_every_platform_promotion_type_and_order_fate(world)
     assert {r["currency"] for _, _, r in records(world, "fx_rates")} == set(C.CURRENCIES)
     assert len(records(world, "fx_rates")) == 120 * len(C.CURRENCIES)
     assert records(world, "refund_events") and records(world, "reviews") and records(world, "cs_chats")
-    assert world["ctx"].summary.tables["landing.order_events"]["rows_written"] == len(records(world, "order_events"))
+    assert world["ctx"].summary["tables"]["landing.order_events"]["rows_written"] == len(records(world, "order_events"))
 
 
 def _spoiled_orders(world) -> set[str]:
