@@ -74,3 +74,21 @@ def test_quarter_inputs_count_only_cross_border_shops_records_and_orders(spark):
                                                       "next_dispute_rate double"),
                        ignore_nullable=True)
     assert credit.where(F.col("quarter_start") == Q2).first()["reason_codes"][0] == "dispute_rate"
+
+
+def test_forward_check_compares_the_score_with_the_quarters_own_dispute_rate_on_the_same_pairs():
+    import pandas as pd
+    from brandlake.jobs.seller_credit import forward_check
+
+    # next quarter's disputes: a < b < c < d. The score orders them exactly (higher score, fewer disputes);
+    # this quarter's dispute rate puts d first and c last (a one-off incident at d, a new trend at c)
+    pairs = pd.DataFrame({"shop_id": ["a", "b", "c", "d"], "score": [900, 700, 500, 300],
+                          "dispute_rate": [0.00, 0.01, 0.00, 0.05], "next_dispute_rate": [0.00, 0.01, 0.02, 0.04]})
+    check = forward_check(pairs)
+    # baseline ranks (ties averaged): [1.5, 3, 1.5, 4] against [1, 2, 3, 4]: Spearman 0.632
+    assert {k: (round(v, 3) if isinstance(v, float) else v) for k, v in check.items()} == {
+        "forward_pairs": 4, "spearman_risk_vs_next_dispute_rate": 1.0,
+        "baseline_spearman_dispute_rate_vs_next": 0.632}
+    # fewer than three pairs, or a constant ranking, has no correlation rather than a made-up one
+    assert forward_check(pairs.head(2))["spearman_risk_vs_next_dispute_rate"] is None
+    assert forward_check(pairs.assign(score=500))["spearman_risk_vs_next_dispute_rate"] is None

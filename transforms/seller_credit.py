@@ -135,9 +135,10 @@ def to_seller_credit(records: DataFrame, *, orders: DataFrame, shops: DataFrame,
 
 
 def to_forward_pairs(credit: DataFrame) -> DataFrame:
-    """(shop_id, quarter_start, score, next_dispute_rate): each scored quarter with the shop's dispute
-    rate in the following quarter, for forward validation (rank correlation)."""
+    """(shop_id, quarter_start, score, dispute_rate, next_dispute_rate): each scored quarter with the shop's
+    dispute rate in the following quarter, for forward validation (rank correlation); the quarter's own
+    dispute rate is the simple baseline the score is compared with."""
     nxt = credit.select("shop_id", F.add_months("quarter_start", -3).alias("quarter_start"),
                         F.col("dispute_rate").alias("next_dispute_rate"))
-    return (credit.select("shop_id", "quarter_start", "score").join(nxt, ["shop_id", "quarter_start"])
+    return (credit.select("shop_id", "quarter_start", "score", "dispute_rate").join(nxt, ["shop_id", "quarter_start"])
             .where(F.col("next_dispute_rate").isNotNull()))
