@@ -89,7 +89,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
                 extensions={name: src.extension for name, src in SOURCES.items()})
         ctx.mark("truth", "write ground truth")
         with ctx.summary.stage("generate.truth"):
-            for name, df in truth_frames(world).items():
+            for name, df in truth_frames(world, p=p).items():
                 landing_io.write_parquet(df, f"{lake.truth}/{name}")
             landing_io.write_parquet(
                 staged.where(F.col("_defect").isNotNull()).select(

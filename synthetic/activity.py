@@ -8,7 +8,7 @@ from brandlake.synthetic import constants as C
 from brandlake.synthetic.catalog import day_date
 from brandlake.synthetic.params import WorldParams
 from brandlake.synthetic.rand import fmt_ts, lit_map, money, pick, randint, uniform
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 
@@ -17,10 +17,23 @@ def _meta(at, rid, order_id=None) -> list:
             (order_id if order_id is not None else F.lit(None).cast("string")).alias("_order_id")]
 
 
+def shop_reliability(seed: int, shop_id: Column | str = "shop_id") -> Column:
+    """A cross-border shop's latent reliability in [0, 1): the less reliable, the more of its disputes, weeks
+    without a customs clearance and takings collected outside the FX channel (seller_records; truth
+    `seller_reliability`)."""
+    return uniform(seed, "shop_reliability", shop_id)
+
+
 def seller_records(orders_df: DataFrame, platforms_df: DataFrame, *, p: WorldParams) -> DataFrame:
     """Cross-border shops' records: weekly customs clearance of shipped value, monthly FX collection of
-    payments, quarterly export tax refund (9 % of customs value, in CNY) and disputes on single orders."""
+    payments, quarterly export tax refund (9 % of customs value, in CNY) and disputes on single orders.
+
+    Each shop's reliability r (``shop_reliability``) shapes them: a dispute on 0.5 % + 4 % × (1 − r) of paid
+    orders, a week's clearance missing with probability 30 % × (1 − r), and 70 % + 30 % × r of the takings
+    collected through the FX channel. Disputes persist from quarter to quarter with the shop, and the other
+    components carry a signal of them, as the credit index assumes."""
     s = p.seed
+    unreliable = 1 - shop_reliability(s)
     xb = orders_df.where((F.col("seller_type") == "cross_border") & F.col("shipped_at").isNotNull())
     goods = money(F.col("subtotal") - F.col("discount_total"))
     week = F.floor((F.col("shipped_at") - p.t0) / (7 * 86400)).cast("long")
@@ -31,11 +44,12 @@ def seller_records(orders_df: DataFrame, platforms_df: DataFrame, *, p: WorldPar
         F.lit("cleared").alias("status"),
         F.to_json(F.struct(F.col("n").cast("string").alias("parcels"), F.col("w").cast("string").alias("week")))
         .alias("details"), F.concat_ws("|", F.lit("cc"), "shop_id", "country", F.col("w").cast("string")).alias("_k"),
-        F.lit(None).cast("string").alias("_oid"))
+        F.lit(None).cast("string").alias("_oid")).where(
+        uniform(s, "customs_missed", "shop_id", "destination_country", "details") >= 0.3 * unreliable)
     paid = orders_df.where((F.col("seller_type") == "cross_border") & F.col("paid_at").isNotNull())
     month = F.date_format(F.timestamp_seconds("paid_at"), "yyyy-MM")
     fx = paid.groupBy("shop_id", "platform_id", "currency", month.alias("m")).agg(
-        money(F.sum("payable")).alias("amount"), F.count(F.lit(1)).alias("n")).select(
+        money(F.sum("payable") * (0.7 + 0.3 * (1 - unreliable))).alias("amount"), F.count(F.lit(1)).alias("n")).select(
         "shop_id", "platform_id", "currency", "amount", F.lit("fx_collection").alias("record_type"),
         F.lit(None).cast("string").alias("destination_country"),
         (F.unix_seconds(F.to_timestamp(F.add_months(F.to_date(F.concat("m", F.lit("-01"))), 1))) + 4 * 86400)
@@ -55,7 +69,7 @@ def seller_records(orders_df: DataFrame, platforms_df: DataFrame, *, p: WorldPar
         (F.unix_seconds(F.to_timestamp(q_end)) + 20 * 86400).alias("_at"), F.lit("approved").alias("status"),
         F.to_json(F.struct(F.col("q").alias("period"), F.lit("0.09").alias("rate"))).alias("details"),
         F.concat_ws("|", F.lit("tax"), "shop_id", "q").alias("_k"), F.lit(None).cast("string").alias("_oid"))
-    disp = paid.where(uniform(s, "dispute", "order_id") < 0.02).select(
+    disp = paid.where(uniform(s, "dispute", "order_id") < 0.005 + 0.04 * unreliable).select(
         "shop_id", "platform_id", "currency", F.col("payable").alias("amount"), F.lit("dispute").alias("record_type"),
         F.col("country").alias("destination_country"),
         (F.col("paid_at") + randint(5 * 86400, 30 * 86400, uniform(s, "dispute_at", "order_id"))).alias("_at"),

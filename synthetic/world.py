@@ -133,7 +133,7 @@ def landing_lines(records: dict[str, DataFrame], *, p: WorldParams) -> dict[str,
     return out
 
 
-def truth_frames(w: World) -> dict[str, DataFrame]:
+def truth_frames(w: World, *, p: WorldParams) -> dict[str, DataFrame]:
     """Ground truth the pipeline must not read (see docs/generator.md)."""
     return {
         "person_map": people.person_map(w.accounts),
@@ -146,4 +146,6 @@ def truth_frames(w: World) -> dict[str, DataFrame]:
             "order_id", "line_id", "person_id", "platform_id", "product_id", "sku_id", "category", "size",
             "is_extreme_size", "quantity", "line_amount", "discount_depth", "delay_days", "return_probability",
             "is_returned", "return_reason", "return_qty", "has_partial_refund"),
+        "seller_reliability": w.shops.where(F.col("seller_type") == "cross_border").select(
+            "shop_id", activity.shop_reliability(p.seed).alias("reliability")),
     }
