@@ -18,7 +18,8 @@ later chat is asked through `jobs.kb.answer_question`, the function `brandlake a
 
 Baselines: `majority` answers every chat with the most frequent training intent and its KB answer;
 `nearest_question` takes the intent and the answer cluster of the training chat whose question shares the
-most tokens (Jaccard) with the new one in the same language, with that similarity as its confidence.
+most tokens (Jaccard) with the new one in the same language (among equals, one of the same product category),
+with that similarity as its confidence.
 Prints JSON and writes benchmarks/out/kb.json.
 """
 
@@ -101,9 +102,8 @@ def evaluate(chats: pd.DataFrame, *, cutoff: dt.datetime, cfg) -> dict:
     fit_s = time.time() - t0
     major = train["intent"].value_counts().index[0]
     majority = _Fixed(major, 1.0)
-    train_q = [(kb.answer_tokens(q, lg), lg, i, agent_cluster(clusters, ch, sim))
-               for q, lg, i, ch in zip(train["question"], train["language"], train["intent"],
-                                       train.to_dict("records"), strict=True)]
+    train_q = [(kb.answer_tokens(ch["question"], ch["language"]), ch["language"], ch["intent"],
+                agent_cluster(clusters, ch, sim), ch["category"]) for ch in train.to_dict("records")]
     out = {name: [] for name in ("kb", "majority", "nearest_question")}
     t0 = time.time()
     for ch in test.to_dict("records"):
@@ -114,8 +114,9 @@ def evaluate(chats: pd.DataFrame, *, cutoff: dt.datetime, cfg) -> dict:
             out[name].append((a["intent"] == ch["intent"], not a["is_handoff"],
                               truth is not None and a["kb_id"] == truth))
         q = kb.answer_tokens(ch["question"], ch["language"])
-        best = max(((kb.jaccard(q, tq), i, cl) for tq, lg, i, cl in train_q if lg == ch["language"]),
-                   default=(0.0, None, None), key=lambda x: x[0])
+        # among equally similar questions, one of the same product category (answers cluster per category)
+        best = max(((kb.jaccard(q, tq), i, cl, cat == ch["category"]) for tq, lg, i, cl, cat in train_q
+                    if lg == ch["language"]), default=(0.0, None, None, False), key=lambda x: (x[0], x[3]))
         out["nearest_question"].append((best[1] == ch["intent"], best[0] >= th,
                                         best[0] >= th and truth is not None and best[2] == truth))
     ask_s = time.time() - t0
