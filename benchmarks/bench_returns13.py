@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+# run as a script: the repository root on the path, so `benchmarks.bench_kb` imports
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _cli(args: list[str]) -> float:
