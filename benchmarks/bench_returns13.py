@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+# run as a script: the repository root on the path, so `benchmarks.bench_kb` imports
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _cli(args: list[str]) -> float:
@@ -83,43 +87,17 @@ def mlflow_run(run_id):
 
 
 def kb_eval(spark, cfg) -> dict:
-    """Time split of conversations (the intent model's own held-out share): KB learned from the earlier
-    chats; on the later ones, intent accuracy, answer accuracy (the KB answer returned is the cluster of
-    the agent's actual answer) and the share answered without hand-off."""
+    """The knowledge base on a time split of conversations: benchmarks/bench_kb.py (intent model and KB both
+    learned only from the chats before the cut-off, next to the majority and nearest-question baselines)."""
     from brandlake.jobs.kb import chats_with_category
-    from brandlake.jobs.text_models import LANGUAGES, time_split
-    from brandlake.models import kb, registry, tracking
+    from brandlake.jobs.text_models import LANGUAGES
 
-    tracking.configure(cfg)
+    from benchmarks.bench_kb import default_cutoff, evaluate
+
     chats = chats_with_category(spark, cfg.lake).where("answer IS NOT NULL AND intent IS NOT NULL AND question IS "
                                                        "NOT NULL").toPandas()
-    chats = chats[chats["language"].isin(LANGUAGES)].rename(columns={"chat_id": "id", "started_at": "at"})
-    train, test = time_split(chats, cfg.signals.test_fraction)
-    clusters = kb.cluster_answers(train.rename(columns={"id": "chat_id", "at": "started_at"}).to_dict("records"),
-                                  threshold=cfg.kb.similarity_threshold)
-    entries = [dict(kb_id=c.kb_id, intent=c.intent, category=c.category, language=c.language, answer=c.answer,
-                    uses=c.uses) for c in clusters]
-    toks = {c.kb_id: kb.answer_tokens(c.answer, c.language) for c in clusters}
-    model, mv = registry.load_alias(cfg.signals.intent_model_name)
-    pred = model.predict(test[["question", "language"]].rename(columns={"question": "text"}).reset_index(drop=True))
-    rows = []
-    for (_, ch), (_, p) in zip(test.iterrows(), pred.iterrows(), strict=True):
-        answered = p["confidence"] >= cfg.kb.handoff_threshold
-        entry = kb.best_entry(entries, intent=p["label"], category=ch["category"], language=ch["language"]) \
-            if answered else None
-        actual_tokens = kb.answer_tokens(ch["answer"], ch["language"])
-        same = [c.kb_id for c in clusters if (c.intent, c.category, c.language) == (ch["intent"], ch["category"],
-                                                                                    ch["language"])
-                and kb.jaccard(actual_tokens, toks[c.kb_id]) >= cfg.kb.similarity_threshold]
-        rows.append((p["label"] == ch["intent"], entry is not None,
-                     entry is not None and entry["kb_id"] in same))
-    r = np.array(rows, dtype=float)
-    major = train["intent"].value_counts().index[0]
-    return {"test_chats": len(test), "train_chats": len(train), "kb_entries": len(clusters),
-            "intent_accuracy": float(r[:, 0].mean()), "majority_intent_accuracy": float((test["intent"] == major).mean()),
-            "answered_without_handoff": float(r[:, 1].mean()), "answer_accuracy_all": float(r[:, 2].mean()),
-            "answer_accuracy_of_answered": float(r[r[:, 1] == 1, 2].mean()) if r[:, 1].any() else float("nan"),
-            "handoff_threshold": cfg.kb.handoff_threshold, "intent_model": f"{mv.name}/{mv.version}"}
+    chats = chats[chats["language"].isin(LANGUAGES)]
+    return evaluate(chats, cutoff=default_cutoff(chats, cfg.signals.test_fraction), cfg=cfg)
 
 
 def main() -> None:

@@ -1,7 +1,10 @@
 """`brandlake build-kb` and `brandlake ask`: the customer-service knowledge base (models/kb.py).
 
 build-kb: cluster the agent answers of silver `cs_chats` not seen yet into gold `cs_kb` (one row per
-canonical answer; MERGE on kb_id, so every build is a new Delta version and old ones stay readable).
+canonical answer). A build that learns something rewrites the table from the existing clusters plus the new
+answers in one commit, so every build is a new Delta version and old ones stay readable; a build with
+nothing new writes nothing. (A MERGE cannot be used: its unchanged-row check compares every column, and Spark
+cannot compare the MAP column `answer_variants`.)
 ask: recognise the question's intent with the `champion` intent model, answer from the KB (filling the
 order's facts for order-dependent intents) or hand off to a human below `kb.handoff_threshold`.
 """
@@ -18,6 +21,7 @@ import pandas as pd
 from brandlake.models import kb, registry, tracking
 from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.kb import CS_KB
+from brandlake.transforms.settlement import OK_REFUND_STATUSES, is_ok_status
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -92,7 +96,7 @@ def build(ctx: JobContext, args: argparse.Namespace) -> None:
     clusters = kb.cluster_answers(new.to_dict("records"), existing=clusters_from_rows(existing_rows),
                                   threshold=cfg.kb.similarity_threshold)
     through = new["started_at"].max().to_pydatetime()
-    tables.merge_upsert(clusters_to_frame(spark, clusters, through), path, keys=("kb_id",))
+    tables.overwrite(clusters_to_frame(spark, clusters, through), path)
     version, _, _ = tables.commit_metrics(spark, path)
     ctx.summary.add_counts(KB_TABLE, rows_written=len(clusters))
     ctx.summary.details["build_kb"] = {"new_chats": len(new), "entries": len(clusters),
@@ -142,7 +146,9 @@ def order_facts(spark: SparkSession, lake, order_id: str) -> dict:
     ret = (tables.read(spark, f"{lake.silver}/returns").where(F.col("order_id") == order_id)
            .orderBy(F.col("updated_at").desc()).first())
     facts["return_status"] = ret["status"] if ret is not None else "none"
-    refunded = (tables.read(spark, f"{lake.silver}/refunds").where(F.col("order_id") == order_id)
+    # only refunds that went through are money back (pending and failed ones are not; as in the settlement)
+    refunded = (tables.read(spark, f"{lake.silver}/refunds")
+                .where((F.col("order_id") == order_id) & is_ok_status(F.col("status"), OK_REFUND_STATUSES))
                 .agg(F.sum("amount")).first()[0])
     facts["refunded_amount"] = refunded if refunded is not None else "0.00"
     return facts

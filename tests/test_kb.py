@@ -75,3 +75,40 @@ def test_answer_uses_template_for_the_order_kb_otherwise_and_hands_off_below_thr
         "source": "handoff", "answer": None}
     assert [guess_language(q) for q in ("我的快递到哪了？", "返品したいです。", "Wo ist meine Bestellung?",
                                         "Where is my order?")] == ["zh", "ja", "de", "en"]
+
+
+def test_time_split_metrics_count_a_new_agent_answer_as_a_miss_and_score_the_baselines_the_same_way(cfg):
+    from benchmarks.bench_kb import evaluate
+
+    qa = {"invoice": ("Can I get an invoice?", "Yes, from your order page."),
+          "return_request": ("How do I return this?", "Please request the return from your order page."),
+          "where_is_my_order": ("Where is my order?", "Your parcel is on its way.")}
+
+    def chat(i, intent, question, answer, day):
+        return dict(chat_id=f"c{i}", started_at=dt.datetime(2024, 1, day), intent=intent, category="any",
+                    language="en", question=question, answer=answer)
+
+    intents = ["invoice", "return_request", "where_is_my_order", "invoice", "return_request", "where_is_my_order",
+               "invoice"]
+    train = [chat(i, it, *qa[it], i + 1) for i, it in enumerate(intents)]
+    test = [chat(10, "invoice", "Can I get an invoice?", "Yes, from your order page!", 20),        # same cluster
+            chat(11, "return_request", "How do I return this?", "We collect it at your door tomorrow.", 21),  # new
+            chat(12, "size_advice", "Which size fits me best?", "Take your usual size.", 22),      # unseen intent
+            chat(13, "where_is_my_order", "Where is my parcel now?", "Your parcel is on its way.", 23)]
+    out = evaluate(pd.DataFrame(train + test), cutoff=dt.datetime(2024, 1, 20), cfg=cfg)
+    del out["seconds"]
+    # c10 answered right; c11's intent right but its agent answer starts a new cluster (a miss); c12 handed off;
+    # c13 answered right. The nearest question misses c13 (Jaccard 3/6 < 0.6 hands it off).
+    assert out == {
+        "cutoff": "2024-01-20T00:00:00", "train_chats": 7, "test_chats": 4, "kb_entries": 3,
+        "handoff_threshold": 0.6, "similarity_threshold": 0.6, "distinct_questions_train": 3,
+        "distinct_answers_train": 3, "test_questions_seen_in_train": 0.5, "test_answers_without_a_cluster": 0.5,
+        "majority_intent": "invoice",
+        "test_intents": {"invoice": 1, "return_request": 1, "size_advice": 1, "where_is_my_order": 1},
+        "results": {
+            "kb": {"intent_accuracy": 0.75, "answered_without_handoff": 0.75, "answer_accuracy_all": 0.5,
+                   "answer_accuracy_of_answered": 0.6667},
+            "majority": {"intent_accuracy": 0.25, "answered_without_handoff": 1.0, "answer_accuracy_all": 0.25,
+                         "answer_accuracy_of_answered": 0.25},
+            "nearest_question": {"intent_accuracy": 0.75, "answered_without_handoff": 0.5,
+                                 "answer_accuracy_all": 0.25, "answer_accuracy_of_answered": 0.5}}}
