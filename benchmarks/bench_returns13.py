@@ -2,10 +2,12 @@
 own best achievable ROC-AUC, the knowledge base on a time split, and the lifecycle tables.
 
     BRANDLAKE_PII_KEY=bench python benchmarks/bench_returns13.py --lake-root ./lake_bench [--scale 0.02]
+        [--returns-only]
 
 Runs `brandlake pipeline` first when the lake has no gold yet, then train-text, signals, lifecycle,
-train-returns, score-returns and build-kb through the CLI (one process), then measures. Prints JSON and
-writes benchmarks/out/returns13.json.
+train-returns, score-returns and build-kb through the CLI (one process), then measures. With
+``--returns-only``, only train-returns and score-returns run and only the return-risk figures are measured.
+Prints JSON and writes benchmarks/out/returns13.json.
 """
 
 from __future__ import annotations
@@ -76,6 +78,12 @@ def oracle_auc(spark, truth: str, lake, cfg) -> dict:
             "oracle_roc_auc_true_probability": rr.roc_auc(y, pdf["return_probability"].to_numpy()),
             "oracle_roc_auc_without_delay": rr.roc_auc(y, order_time.to_numpy()),
             "model_version": f"{name}/{mv.version}",
+            "aliases": sorted(mv.aliases),
+            "validation_summary": run.data.tags.get("validation_summary"),
+            "split": {k: v for k, v in run.data.tags.items() if k.startswith("split.")},
+            "logged_metrics": {k: v for k, v in sorted(run.data.metrics.items())
+                               if k.startswith(("test.", "baseline_test.", "valid.", "baseline_valid.", "decision",
+                                                "data."))},
         }
     return out
 
@@ -105,6 +113,8 @@ def main() -> None:
     ap.add_argument("--lake-root", required=True)
     ap.add_argument("--scale", type=float, default=0.02)
     ap.add_argument("--skip-jobs", action="store_true", help="only measure (jobs already ran)")
+    ap.add_argument("--returns-only", action="store_true",
+                    help="only train-returns and score-returns, and only the return-risk figures")
     a = ap.parse_args()
     from brandlake import tables
     from brandlake.config import load_config
@@ -116,12 +126,17 @@ def main() -> None:
     spark = get_spark(cfg.spark)
     if not tables.exists(spark, f"{cfg.lake.gold}/order_line_settlement"):
         timings["pipeline"] = _cli(["pipeline", "--scale", str(a.scale), *common])
+    jobs = (["train-returns"], ["score-returns"]) if a.returns_only else (
+        ["train-text"], ["signals"], ["lifecycle"], ["train-returns"], ["score-returns"], ["build-kb"])
     if not a.skip_jobs:
-        for cmd in (["train-text"], ["signals"], ["lifecycle"], ["train-returns"], ["score-returns"], ["build-kb"]):
+        for cmd in jobs:
             timings[cmd[0]] = _cli([*cmd, *common])
     spark = get_spark(cfg.spark)
-    result = {"timings_s": timings, "returns": oracle_auc(spark, cfg.lake.truth, cfg.lake, cfg),
-              "kb": kb_eval(spark, cfg)}
+    result = {"timings_s": timings, "returns": oracle_auc(spark, cfg.lake.truth, cfg.lake, cfg)}
+    if a.returns_only:
+        _write(result)
+        return
+    result["kb"] = kb_eval(spark, cfg)
     g = cfg.lake.gold
     lc = tables.read(spark, f"{g}/product_lifecycle")
     last = lc.agg({"month": "max"}).first()[0]
@@ -133,6 +148,10 @@ def main() -> None:
     }
     result["gold_rows"] = {t: tables.read(spark, f"{g}/{t}").count()
                            for t in ("review_scores", "review_signals", "cs_signals", "return_risk", "cs_kb")}
+    _write(result)
+
+
+def _write(result: dict) -> None:
     text = json.dumps(result, indent=2, default=str)
     out = Path(__file__).resolve().parent / "out"
     out.mkdir(exist_ok=True)

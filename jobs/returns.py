@@ -53,7 +53,7 @@ def read_inputs(ctx: JobContext) -> dict[str, DataFrame]:
         "orders": inputs["orders"], "products": inputs["products"], "shops": inputs["shops"],
         "returns": inputs["returns"], "reviews": inputs["reviews"],
         "pickups": inputs["tracking_events"].where(F.col("scan_type") == "pickup")
-        .select("order_id", F.col("event_at").alias("shipped_at")),
+        .select("order_id", F.col("event_at").alias("shipped_at"), "carrier", "warehouse_id"),
     }
 
 
@@ -84,7 +84,8 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
     with tracking.training_run(ctx.cfg, run_name=f"train-returns-{stage}", params=c, training_tables=training_tables,
                                tags={"stage": stage, "split.valid_from": str(d.valid_from),
                                      "split.test_from": str(d.test_from), "split.label_until": str(d.label_until)}):
-        model = rr.gbt_pipeline(stage, max_iter=c.max_iter, max_depth=c.max_depth).fit(train)
+        model = rr.with_calibration(rr.gbt_pipeline(stage, max_iter=c.max_iter, max_depth=c.max_depth).fit(train),
+                                    valid)
         levels, calib = {}, {}
         for split, df in (("valid", valid), ("test", test)):
             y, p, base = _collect(model.transform(df))
@@ -95,7 +96,6 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
         levels["baseline_test"]["auc_loss"] = 1 - levels["baseline_test"]["roc_auc"]
         threshold = rr.cost_threshold(cost_of_return=c.cost_of_return, cost_of_intervention=c.cost_of_intervention,
                                       intervention_effect=c.intervention_effect)
-        y, p, base = _collect(model.transform(test))
         costs = dict(cost_of_return=c.cost_of_return, cost_of_intervention=c.cost_of_intervention,
                      intervention_effect=c.intervention_effect)
         levels["decision_test"] = rr.expected_saving(y, p, threshold=threshold, **costs)
@@ -105,7 +105,7 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
         tracking.log_level_metrics(levels)
         mlflow.log_dict(calib, "calibration.json")
         # the model's own input columns (the scoring frame may carry more: ids, times)
-        example = test.select(*rr.CATEGORICAL, *rr.numeric_features(stage)).limit(5).toPandas()
+        example = test.select(*rr.categorical_features(stage), *rr.numeric_features(stage)).limit(5).toPandas()
         info = mlflow.spark.log_model(model, artifact_path="model", registered_model_name=name,
                                       input_example=example)
         champion = _champion_test_metrics(name, test)

@@ -14,29 +14,49 @@ from dataclasses import dataclass
 import numpy as np
 from brandlake.transforms.columns import require_columns
 from brandlake.transforms.settlement import CANCELLED
-from pyspark.ml import Pipeline
-from pyspark.ml.classification import GBTClassifier
-from pyspark.ml.feature import StringIndexer, VectorAssembler
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.feature import StringIndexer, VectorAssembler, VectorSlicer
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 STAGES = ("order", "shipment")
 CATEGORICAL = ("category", "size", "platform_id", "ship_country", "seller_type")
+# known once the parcel is picked up: who carries it, from which warehouse
+CATEGORICAL_SHIPMENT = (*CATEGORICAL, "carrier", "warehouse_id")
 EXTREME_SIZES = ("XS", "XL", "36", "44")
 # prior pseudo-lines for smoothed rates: a key with little history leans on the global rate
 PRIOR_LINES = 20.0
+# a line's outcome enters the settled histories this long after its order: by then almost every return
+# of it has been requested (delivery plus the return window), so "no return yet" means "kept"
+SETTLE_DAYS = 28
+# a customer's return propensity (returns / returns expected from their lines' segments) is shrunk
+# towards 1 by this many expected returns' worth of prior
+CUSTOMER_PRIOR = 3.0
 
 NUMERIC_ORDER = (
     "unit_price_rpt", "quantity", "discount_depth", "item_discount_share", "order_discount_share", "is_presale",
     "is_extreme_size", "is_cross_border",
     "product_lines", "product_return_rate", "category_return_rate", "customer_lines", "customer_returns",
     "customer_return_rate", "product_reviews", "product_avg_rating", "product_negative_share",
+    "segment_return_rate", "customer_settled_lines", "customer_expected_returns", "customer_settled_returns",
+    "customer_propensity", "expected_return_rate",
 )
 NUMERIC_SHIPMENT = (*NUMERIC_ORDER, "handling_hours")
 
 
 def numeric_features(stage: str) -> tuple[str, ...]:
     return NUMERIC_SHIPMENT if stage == "shipment" else NUMERIC_ORDER
+
+
+def categorical_features(stage: str) -> tuple[str, ...]:
+    return CATEGORICAL_SHIPMENT if stage == "shipment" else CATEGORICAL
+
+
+def _segment_rate(counts: DataFrame) -> DataFrame:
+    """(line_id, segment_return_rate) from settled (n_lines, n_returns) of the line's category × extreme size."""
+    return counts.select("line_id", ((F.col("n_returns") + 1.0) / (F.col("n_lines") + 10.0))
+                         .alias("segment_return_rate"))
 
 
 def _epoch(c: Column) -> Column:
@@ -85,16 +105,25 @@ def build_features(
     require_columns(products, ("sku_id", "category", "size"), what="products")
     require_columns(returns, ("line_id", "requested_at", "status"), what="returns")
     require_columns(reviews, ("product_id", "created_at", "rating"), what="reviews")
-    require_columns(pickups, ("order_id", "shipped_at"), what="pickups")
+    require_columns(pickups, ("order_id", "shipped_at", "carrier", "warehouse_id"), what="pickups")
     sku = products.groupBy("sku_id").agg(F.max("category").alias("category"), F.max("size").alias("size"))
     shop = shops.groupBy("shop_id").agg(F.max("seller_type").alias("seller_type"))
     gross = F.col("gross_amount").cast("double")
+    per_order = Window.partitionBy("order_id")
+    order_disc = F.sum(F.col("threshold_discount") + F.col("coupon_discount") + F.col("cross_shop_discount")).over(
+        per_order)
+    order_net = F.sum(F.col("gross_amount") - F.col("item_discount_amount")).over(per_order).cast("double")
     base = (lines.where(F.col("settlement_status") != CANCELLED)
             .join(orders.select("order_id", "ordered_at"), "order_id")
             .join(sku, "sku_id", "left").join(shop, "shop_id", "left")
-            .join(pickups.groupBy("order_id").agg(F.min("shipped_at").alias("shipped_at")), "order_id", "left"))
+            .join(pickups.groupBy("order_id").agg(F.min("shipped_at").alias("shipped_at"),
+                                                  F.min_by("carrier", "shipped_at").alias("carrier"),
+                                                  F.min_by("warehouse_id", "shipped_at").alias("warehouse_id")),
+                  "order_id", "left"))
     base = base.select(
         "order_id", "line_id", "platform_id", "product_id", "customer_id", "ship_country", "ordered_at", "shipped_at",
+        F.coalesce("carrier", F.lit("unknown")).alias("carrier"),
+        F.coalesce("warehouse_id", F.lit("unknown")).alias("warehouse_id"),
         F.coalesce("category", F.lit("unknown")).alias("category"), F.coalesce("size", F.lit("unknown")).alias("size"),
         F.coalesce("seller_type", F.lit("unknown")).alias("seller_type"),
         (F.col("gross_amount_rpt").cast("double") / F.greatest(F.col("quantity"), F.lit(1))).alias("unit_price_rpt"),
@@ -106,24 +135,28 @@ def build_features(
         F.col("is_presale").cast("double").alias("is_presale"),
         F.col("size").isin(*EXTREME_SIZES).cast("double").alias("is_extreme_size"),
         (F.col("seller_type") == "cross_border").cast("double").alias("is_cross_border"),
-    ).withColumn("discount_depth", F.col("item_discount_share") + F.col("order_discount_share"))
+        # the order's promotions over the order's value after item discounts (a coupon lands on one line,
+        # but the buyer saw the whole order's deal)
+        F.when(order_net > 0, order_disc.cast("double") / order_net).otherwise(0.0).alias("order_depth"),
+    ).withColumn("discount_depth", F.col("item_discount_share") + F.col("order_depth"))
     at = F.col("ordered_at") if stage == "order" else F.col("shipped_at")
-    base = base.withColumn("predict_at", at)
+    # histories count every live line (shipped or not); only the lines to predict need a shipment
+    history = base.withColumn("segment", F.concat_ws("|", "category", F.col("is_extreme_size").cast("string")))
+    base = history.withColumn("predict_at", at)
     if stage == "shipment":
         base = base.where(F.col("shipped_at").isNotNull()).withColumn(
             "handling_hours", (_epoch(F.col("shipped_at")) - _epoch(F.col("ordered_at"))) / 3600.0)
-    probe = base.select("line_id", "product_id", "category", "platform_id", "customer_id",
-                        _epoch(F.col("predict_at")).alias("_t"))
+    keys = ("product_id", "category", "segment", "platform_id", "customer_id")
+    probe = base.select("line_id", *keys, _epoch(F.col("predict_at")).alias("_t"))
 
     # history events: each live line at its order time, each return request at its request time
-    line_keys = base.select("line_id", "product_id", "category", "platform_id", "customer_id",
-                            _epoch(F.col("ordered_at")).alias("_t"))
+    line_keys = history.select("line_id", *keys, _epoch(F.col("ordered_at")).alias("_t"))
     ret = (returns.where((F.col("status") != "cancelled") & F.col("requested_at").isNotNull())
            .groupBy("line_id").agg(F.min("requested_at").alias("requested_at")))
-    ret_ev = ret.join(line_keys.drop("_t"), "line_id").select(
-        "product_id", "category", "platform_id", "customer_id", _epoch(F.col("requested_at")).alias("_t"),
+    ret_ev = ret.join(line_keys, "line_id").select(
+        *keys, _epoch(F.col("requested_at")).alias("_t"), F.col("_t").alias("_ordered"),
         F.lit(0).alias("n_lines"), F.lit(1).alias("n_returns"))
-    line_ev = line_keys.select("product_id", "category", "platform_id", "customer_id", "_t",
+    line_ev = line_keys.select(*keys, "_t", F.col("_t").alias("_ordered"),
                                F.lit(1).alias("n_lines"), F.lit(0).alias("n_returns"))
     ev = line_ev.unionByName(ret_ev)
     names = ("n_lines", "n_returns")
@@ -131,6 +164,24 @@ def build_features(
     cat = _prior_counts(probe, ev, key=("category",), names=names)
     cust = _prior_counts(probe, ev.where(F.col("customer_id").isNotNull()), key=("platform_id", "customer_id"),
                          names=names)
+    # settled histories: a line counts SETTLE_DAYS after its order (when its return would mostly have been
+    # requested) and its return at max(request, that moment), so a recent line not returned *yet* does not
+    # pass for a kept one
+    settle = F.col("_ordered") + SETTLE_DAYS * 86400
+    settled = ev.withColumn("_t", F.greatest(F.col("_t"), settle))
+    seg = _prior_counts(probe, settled, key=("segment",), names=names)
+    seg_at_order = _segment_rate(_prior_counts(line_keys, settled, key=("segment",), names=names))
+    # the customer's settled lines next to what their segments' rates (as of each line's order) expected:
+    # their return propensity is returns / expected returns, shrunk towards 1 with CUSTOMER_PRIOR lines' worth
+    exp_ev = (line_keys.join(seg_at_order, "line_id").where(F.col("customer_id").isNotNull())
+              .select("platform_id", "customer_id", (F.col("_t") + SETTLE_DAYS * 86400).alias("_t"),
+                      F.lit(1).alias("n_settled"), F.col("segment_return_rate").alias("n_expected"),
+                      F.lit(0).alias("n_returned")))
+    ret_settled = (settled.where(F.col("customer_id").isNotNull() & (F.col("n_returns") == 1))
+                   .select("platform_id", "customer_id", "_t", F.lit(0).alias("n_settled"),
+                           F.lit(0.0).alias("n_expected"), F.lit(1).alias("n_returned")))
+    cust_exp = _prior_counts(probe.where(F.col("customer_id").isNotNull()), exp_ev.unionByName(ret_settled),
+                             key=("platform_id", "customer_id"), names=("n_settled", "n_expected", "n_returned"))
     rv = reviews.where(F.col("rating").isNotNull()).select(
         "product_id", _epoch(F.col("created_at")).alias("_t"), F.lit(1).alias("n_reviews"),
         F.col("rating").alias("sum_rating"), (F.col("rating") <= 2).cast("int").alias("n_negative"))
@@ -140,10 +191,18 @@ def build_features(
                                  F.col("n_returns").alias("product_returns")), "line_id")
            .join(cat.select("line_id", F.col("n_lines").alias("category_lines"),
                             F.col("n_returns").alias("category_returns")), "line_id")
+           .join(_segment_rate(seg), "line_id")
            .join(cust.select("line_id", F.col("n_lines").alias("customer_lines"),
                              F.col("n_returns").alias("customer_returns")), "line_id", "left")
+           .join(cust_exp.select("line_id", F.col("n_settled").alias("customer_settled_lines"),
+                                 F.col("n_expected").alias("customer_expected_returns"),
+                                 F.col("n_returned").alias("customer_settled_returns")), "line_id", "left")
            .join(prv.select("line_id", F.col("n_reviews").alias("product_reviews"), "sum_rating", "n_negative"),
                  "line_id"))
+    out = out.fillna(0.0, subset=["customer_settled_lines", "customer_expected_returns", "customer_settled_returns"])
+    out = (out.withColumn("customer_propensity", (F.col("customer_settled_returns") + CUSTOMER_PRIOR)
+                          / (F.col("customer_expected_returns") + CUSTOMER_PRIOR))
+           .withColumn("expected_return_rate", F.col("segment_return_rate") * F.col("customer_propensity")))
     out = out.fillna(0.0, subset=["customer_lines", "customer_returns"])
     cat_rate = (F.col("category_returns") + 1.0) / (F.col("category_lines") + 10.0)
     out = (out.withColumn("category_return_rate", cat_rate)
@@ -156,7 +215,7 @@ def build_features(
            .withColumn("product_negative_share", F.when(F.col("product_reviews") > 0,
                                                         F.col("n_negative") / F.col("product_reviews")))
            .fillna(-1.0, subset=["product_avg_rating", "product_negative_share"]))
-    keep = ("order_id", "line_id", "product_id", "customer_id", "ordered_at", "predict_at", *CATEGORICAL,
+    keep = ("order_id", "line_id", "product_id", "customer_id", "ordered_at", "predict_at", *categorical_features(stage),
             *numeric_features(stage))
     # GBT rejects NaN: a line whose SKU or reporting-currency amount is missing gets 0 for that feature
     return out.select(*keep).fillna(0.0, subset=list(numeric_features(stage)))
@@ -186,13 +245,26 @@ def split_dates(min_at, max_at, *, valid_fraction: float, test_fraction: float, 
 
 
 def gbt_pipeline(stage: str, *, max_iter: int, max_depth: int, seed: int = 7) -> Pipeline:
-    """StringIndexers for the categoricals, a VectorAssembler, and a GBTClassifier on ``label``."""
-    idx = [StringIndexer(inputCol=c, outputCol=f"{c}_idx", handleInvalid="keep") for c in CATEGORICAL]
-    vec = VectorAssembler(inputCols=[f"{c}_idx" for c in CATEGORICAL] + list(numeric_features(stage)),
+    """StringIndexers for the categoricals, a VectorAssembler, and a GBTClassifier on ``label`` (its outputs
+    are ``gbt_*``: the calibration step, ``with_calibration``, writes the final ``probability``)."""
+    cats = categorical_features(stage)
+    idx = [StringIndexer(inputCol=c, outputCol=f"{c}_idx", handleInvalid="keep") for c in cats]
+    vec = VectorAssembler(inputCols=[f"{c}_idx" for c in cats] + list(numeric_features(stage)),
                           outputCol="features", handleInvalid="keep")
     gbt = GBTClassifier(labelCol="label", featuresCol="features", maxIter=max_iter, maxDepth=max_depth,
-                        maxBins=64, stepSize=0.1, subsamplingRate=0.8, seed=seed)
+                        maxBins=64, stepSize=0.1, subsamplingRate=0.8, seed=seed, predictionCol="gbt_prediction")
+    gbt.setRawPredictionCol("gbt_raw").setProbabilityCol("gbt_probability")
     return Pipeline(stages=[*idx, vec, gbt])
+
+
+def with_calibration(model: PipelineModel, valid: DataFrame) -> PipelineModel:
+    """``model`` (a fitted ``gbt_pipeline``) followed by Platt scaling fitted on the validation lines: a
+    logistic regression of ``label`` on the GBT's margin. A few boosting rounds leave the GBT's probabilities
+    squeezed towards 0.5; the calibrated ones match observed rates (Brier), the ranking (ROC-AUC) stays."""
+    margin = VectorSlicer(inputCol="gbt_raw", outputCol="gbt_margin", indices=[1])
+    platt = LogisticRegression(featuresCol="gbt_margin", labelCol="label", regParam=0.0, maxIter=100)
+    fitted = platt.fit(margin.transform(model.transform(valid)))
+    return PipelineModel(stages=[*model.stages, margin, fitted])
 
 
 def with_probability(scored: DataFrame) -> DataFrame:
