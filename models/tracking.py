@@ -102,8 +102,19 @@ def resolve_target(cfg: Any) -> TrackingTarget:
 def configure(cfg: Any) -> tuple[TrackingTarget, str]:
     """Point this process's MLflow client at ``cfg``'s store and return (target, experiment id)."""
     target = resolve_target(cfg)
-    mlflow.set_tracking_uri(target.tracking_uri)
-    mlflow.set_registry_uri(target.registry_uri)
+    # mlflow.set_tracking_uri / set_registry_uri also write MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI into this
+    # process's environment, and the config reads MLFLOW_TRACKING_URI (conf/base.yaml): a later config loaded in
+    # the same process (another lake) would then get this lake's store. The environment stays as it was.
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    try:
+        mlflow.set_tracking_uri(target.tracking_uri)
+        mlflow.set_registry_uri(target.registry_uri)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     client = mlflow.MlflowClient()
     exp = client.get_experiment_by_name(target.experiment)
     if exp is None:

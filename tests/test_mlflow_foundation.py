@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 
 import mlflow
 import pandas as pd
@@ -114,6 +115,29 @@ def test_embedded_default_store_lives_under_the_lake(cfg):
     root = tracking._abs_local(cfg.lake.root)
     assert target == tracking.TrackingTarget(f"sqlite:///{root}/mlflow.db", f"sqlite:///{root}/mlflow.db",
                                              f"file://{root}/mlflow-artifacts", cfg.mlflow.experiment)
+
+
+def test_configuring_one_lakes_store_leaves_the_next_config_its_own_store(cfg, tmp_path, monkeypatch):
+    """MLflow writes the URIs it is given into the environment, where the config reads MLFLOW_TRACKING_URI: the
+    second of two jobs run in one process (another lake) must still get its own lake's store."""
+    from brandlake.config import load_config
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    first = load_config("test", overrides={"lake": {"root": str(tmp_path / "a")}})
+    target, _ = tracking.configure(first)
+    assert (mlflow.get_tracking_uri(), mlflow.get_registry_uri()) == (target.tracking_uri, target.registry_uri)
+    assert ("MLFLOW_TRACKING_URI" in os.environ, "MLFLOW_REGISTRY_URI" in os.environ) == (False, False)
+    second = load_config("test", overrides={"lake": {"root": str(tmp_path / "b")}})
+    assert tracking.resolve_target(second).tracking_uri == f"sqlite:///{tmp_path / 'b'}/mlflow.db"
+    # a URI the user set stays what the next config reads, also after a job that used another store
+    user = f"sqlite:///{tmp_path}/user.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", user)
+    tracking.configure(load_config("test", overrides={"lake": {"root": str(tmp_path / "c")},
+                                                      "mlflow": {"tracking_uri": ""}}))
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path / 'c'}/mlflow.db"
+    assert os.environ["MLFLOW_TRACKING_URI"] == user
+    mlflow.set_tracking_uri(None)
 
 
 def test_validation_names_every_failed_threshold():
