@@ -245,9 +245,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         with ctx.step(RECOMMENDATIONS, "fit ALS on the serving window"):
             final = rm.fit(serving, **als_params(c))
         example = serving.select("person_id", "product_id").orderBy("person_id", "product_id").limit(5).toPandas()
-        info = mlflow.spark.log_model(final, artifact_path="model", registered_model_name=c.model_name,
-                                      input_example=example,  # the environment pinned, not inferred (slow)
-                                      pip_requirements=tracking.pinned_requirements("mlflow", "pyspark", "pandas"))
+        info = tracking.log_spark_model(final, registered_model_name=c.model_name, input_example=example)
         promotion = registry.promote(info, c.model_name, decision)
 
     if decision.promote:

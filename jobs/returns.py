@@ -106,11 +106,7 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
         mlflow.log_dict(calib, "calibration.json")
         # the model's own input columns (the scoring frame may carry more: ids, times)
         example = test.select(*rr.categorical_features(stage), *rr.numeric_features(stage)).limit(5).toPandas()
-        # the environment pinned, not inferred (inference loads the model in a second Spark session: slow, and
-        # it found nothing but pyspark)
-        info = mlflow.spark.log_model(model, artifact_path="model", registered_model_name=name,
-                                      input_example=example,
-                                      pip_requirements=tracking.pinned_requirements("mlflow", "pyspark", "pandas"))
+        info = tracking.log_spark_model(model, registered_model_name=name, input_example=example)
         champion = _champion_test_metrics(name, test)
         decision = validation.validate(
             {"test.auc_loss": levels["test"]["auc_loss"], "test.brier": levels["test"]["brier"]},

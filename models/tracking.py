@@ -239,6 +239,14 @@ def log_pyfunc_model(
     )
 
 
+def log_spark_model(model: Any, *, registered_model_name: str, input_example: Any) -> ModelInfo:
+    """Log and register a fitted Spark ML model with its input example. The environment is pinned, not inferred:
+    MLflow's inference loads the model in a second Spark session (slow) and found nothing but pyspark."""
+    return mlflow.spark.log_model(model, artifact_path="model", registered_model_name=registered_model_name,
+                                  input_example=input_example,
+                                  pip_requirements=pinned_requirements("mlflow", "pyspark", "pandas"))
+
+
 def pinned_requirements(*packages: str) -> list[str]:
     """``package==version`` of each installed one of ``packages``: the model environment's pins (what a pyfunc
     imports at load time); a package that is not installed is left out."""
