@@ -53,10 +53,14 @@ def categorical_features(stage: str) -> tuple[str, ...]:
     return CATEGORICAL_SHIPMENT if stage == "shipment" else CATEGORICAL
 
 
+def _smoothed_rate(returns: Column, lines: Column) -> Column:
+    """A return rate with a prior of 1 return in 10 lines, so a key with little history is not 0 or 1."""
+    return (returns + 1.0) / (lines + 10.0)
+
+
 def _segment_rate(counts: DataFrame) -> DataFrame:
     """(line_id, segment_return_rate) from settled (n_lines, n_returns) of the line's category × extreme size."""
-    return counts.select("line_id", ((F.col("n_returns") + 1.0) / (F.col("n_lines") + 10.0))
-                         .alias("segment_return_rate"))
+    return counts.select("line_id", _smoothed_rate(F.col("n_returns"), F.col("n_lines")).alias("segment_return_rate"))
 
 
 def _epoch(c: Column) -> Column:
@@ -204,7 +208,7 @@ def build_features(
                           / (F.col("customer_expected_returns") + CUSTOMER_PRIOR))
            .withColumn("expected_return_rate", F.col("segment_return_rate") * F.col("customer_propensity")))
     out = out.fillna(0.0, subset=["customer_lines", "customer_returns"])
-    cat_rate = (F.col("category_returns") + 1.0) / (F.col("category_lines") + 10.0)
+    cat_rate = _smoothed_rate(F.col("category_returns"), F.col("category_lines"))
     out = (out.withColumn("category_return_rate", cat_rate)
            .withColumn("product_return_rate", (F.col("product_returns") + PRIOR_LINES * cat_rate)
                        / (F.col("product_lines") + PRIOR_LINES))
