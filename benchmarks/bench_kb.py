@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_config(a.env, overrides={"lake": {"root": a.lake_root}})
     spark = get_spark(cfg.spark)
     t0 = time.time()
-    chats = chats_with_category(spark, cfg.lake).where(
+    chats = chats_with_category(spark, cfg.lake)[0].where(
         "answer IS NOT NULL AND intent IS NOT NULL AND question IS NOT NULL").toPandas()
     chats = chats[chats["language"].isin(LANGUAGES)]
     read_s = time.time() - t0

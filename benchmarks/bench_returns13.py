@@ -102,7 +102,7 @@ def kb_eval(spark, cfg) -> dict:
 
     from benchmarks.bench_kb import default_cutoff, evaluate
 
-    chats = chats_with_category(spark, cfg.lake).where("answer IS NOT NULL AND intent IS NOT NULL AND question IS "
+    chats = chats_with_category(spark, cfg.lake)[0].where("answer IS NOT NULL AND intent IS NOT NULL AND question IS "
                                                        "NOT NULL").toPandas()
     chats = chats[chats["language"].isin(LANGUAGES)]
     return evaluate(chats, cutoff=default_cutoff(chats, cfg.signals.test_fraction), cfg=cfg)

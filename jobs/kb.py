@@ -1,7 +1,8 @@
 """`brandlake build-kb` and `brandlake ask`: the customer-service knowledge base (models/kb.py).
 
-build-kb: cluster the agent answers of silver `cs_chats` not seen yet into gold `cs_kb` (one row per
-canonical answer). A build that learns something rewrites the table from the existing clusters plus the new
+build-kb: cluster the agent answers of silver `cs_chats` not learned yet into gold `cs_kb` (one row per
+canonical answer). What was learned is the answered chats of the `cs_chats` version the last build read up to
+its `processed_through`, so a chat that lands late (started before it) is learned by the next build. A build that learns something rewrites the table from the existing clusters plus the new
 answers in one commit, so every build is a new Delta version and old ones stay readable; a build with
 nothing new writes nothing. (A MERGE cannot be used: its unchanged-row check compares every column, and Spark
 cannot compare the MAP column `answer_variants`.)
@@ -35,12 +36,14 @@ log = logging.getLogger(__name__)
 KB_TABLE = "cs_kb"
 
 
-def chats_with_category(spark: SparkSession, lake) -> DataFrame:
-    """Silver chats with the category of their order's first product line (ANY_CATEGORY without order)."""
-    inputs = tables.read_required(spark, {
-        "cs_chats": f"{lake.silver}/cs_chats", "products": f"{lake.silver}/products",
-        "order_line_settlement": gold_path(lake.gold, "order_line_settlement"),
-    }, command="build-kb", hint="run `brandlake silver` and `brandlake gold` first")
+def chats_with_category(spark: SparkSession, lake) -> tuple[DataFrame, int]:
+    """Silver chats with the category of their order's first product line (ANY_CATEGORY without order), and
+    the `cs_chats` version they were read at."""
+    paths = {"cs_chats": f"{lake.silver}/cs_chats", "products": f"{lake.silver}/products",
+             "order_line_settlement": gold_path(lake.gold, "order_line_settlement")}
+    versions = tables.required_versions(spark, paths, command="build-kb",
+                                        hint="run `brandlake silver` and `brandlake gold` first")
+    inputs = {name: tables.read(spark, paths[name], version=v) for name, v in versions.items()}
     chats = inputs["cs_chats"]
     lines = inputs["order_line_settlement"].select("order_id", "line_id", "sku_id")
     products = inputs["products"].groupBy("sku_id").agg(F.max("category").alias("category"))
@@ -48,7 +51,12 @@ def chats_with_category(spark: SparkSession, lake) -> DataFrame:
                  .agg(F.min_by("category", "line_id").alias("category")))
     return (chats.join(order_cat, "order_id", "left")
             .select("chat_id", "order_id", "started_at", "intent", "language", "question", "answer",
-                    F.coalesce("category", F.lit(kb.ANY_CATEGORY)).alias("category")))
+                    F.coalesce("category", F.lit(kb.ANY_CATEGORY)).alias("category"))), versions["cs_chats"]
+
+
+def _answered(chats: DataFrame) -> DataFrame:
+    """The chats build-kb learns from: an agent answer and a known intent."""
+    return chats.where(F.col("answer").isNotNull() & F.col("intent").isNotNull())
 
 
 def clusters_from_rows(rows: list[dict]) -> list[kb.Cluster]:
@@ -62,10 +70,11 @@ def _py_time(t):
     return t.to_pydatetime() if hasattr(t, "to_pydatetime") else t
 
 
-def clusters_to_frame(spark: SparkSession, clusters: list[kb.Cluster], processed_through) -> DataFrame:
+def clusters_to_frame(spark: SparkSession, clusters: list[kb.Cluster], processed_through,
+                      chats_version: int) -> DataFrame:
     rows = [(c.kb_id, c.intent, c.category, c.language, c.answer, c.uses, c.text_uses, c.source_chat_ids,
              _py_time(c.first_seen_at), _py_time(c.last_seen_at), kb.TEMPLATES.get(c.intent, {}).get(c.language),
-             _py_time(processed_through)) for c in clusters]
+             _py_time(processed_through), chats_version) for c in clusters]
     return spark.createDataFrame(rows, CS_KB)
 
 
@@ -83,8 +92,14 @@ def build(ctx: JobContext, args: argparse.Namespace) -> None:
     path = gold_path(cfg.lake.gold, KB_TABLE)
     existing_rows = [r.asDict() for r in tables.read(spark, path).collect()] if tables.exists(spark, path) else []
     since = max((r["processed_through"] for r in existing_rows if r["processed_through"]), default=None)
-    chats = chats_with_category(spark, cfg.lake).where(F.col("answer").isNotNull() & F.col("intent").isNotNull())
-    if since is not None:
+    read_version = max((r.get("processed_chats_version") for r in existing_rows
+                        if r.get("processed_chats_version") is not None), default=None)
+    chats, chats_version = chats_with_category(spark, cfg.lake)
+    chats = _answered(chats)
+    learned = _learned_chats(spark, cfg.lake, read_version, since) if since is not None else None
+    if learned is not None:
+        chats = chats.join(learned, "chat_id", "left_anti")
+    elif since is not None:
         chats = chats.where(F.col("started_at") > F.lit(since))
     if args.until is not None:
         chats = chats.where(F.col("started_at") < F.lit(args.until))
@@ -96,7 +111,8 @@ def build(ctx: JobContext, args: argparse.Namespace) -> None:
     clusters = kb.cluster_answers(new.to_dict("records"), existing=clusters_from_rows(existing_rows),
                                   threshold=cfg.kb.similarity_threshold)
     through = new["started_at"].max().to_pydatetime()
-    tables.overwrite(clusters_to_frame(spark, clusters, through), path)
+    through = through if since is None else max(through, since)  # a late chat does not move it back
+    tables.overwrite(clusters_to_frame(spark, clusters, through, chats_version), path)
     version, _, _ = tables.commit_metrics(spark, path)
     ctx.summary.add_counts(KB_TABLE, rows_written=len(clusters))
     ctx.summary.details["build_kb"] = {"new_chats": len(new), "entries": len(clusters),
@@ -104,6 +120,25 @@ def build(ctx: JobContext, args: argparse.Namespace) -> None:
                                        "processed_through": through.isoformat(), "delta_version": version}
     log.info("build-kb: %d new chats -> %d entries (%d new), version %d", len(new), len(clusters),
              len(clusters) - len(existing_rows), version)
+
+
+def _learned_chats(spark: SparkSession, lake, read_version: int | None, since) -> DataFrame | None:
+    """The chat ids the builds so far learned from: the answered chats of the `cs_chats` version the last build
+    read, started up to ``since`` (later ones were left for a later build by --until). None when that version
+    is unknown (a table written before the column existed) or no longer readable (vacuumed): the build then
+    falls back to the chats started after ``since``, and says that a late chat before it is not looked for."""
+    if read_version is None:
+        log.warning("build-kb: cs_kb does not record the cs_chats version it read; learning only chats started "
+                    "after %s (a late chat before it is not looked for)", since)
+        return None
+    try:
+        before = tables.read(spark, f"{lake.silver}/cs_chats", version=read_version)
+    except Exception as e:  # noqa: BLE001 - Delta raises several kinds for a version that is gone
+        log.warning("build-kb: cs_chats version %d, read by the last build, is not readable (%s); learning only "
+                    "chats started after %s (a late chat before it is not looked for)", read_version,
+                    type(e).__name__, since)
+        return None
+    return _answered(before).where(F.col("started_at") <= F.lit(since)).select("chat_id")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -137,7 +172,6 @@ def order_facts(spark: SparkSession, lake, order_id: str) -> dict:
     if orders is None:
         raise UsageError(f"order {order_id!r} is not in silver orders")
     facts["balance_due_at"] = orders["balance_due_at"]
-    facts["currency"] = orders["currency"]
     scan = (tables.read(spark, f"{lake.silver}/tracking_events").where(F.col("order_id") == order_id)
             .orderBy(F.col("event_at").desc(), F.col("event_id").desc()).first())
     if scan is not None:
@@ -146,11 +180,12 @@ def order_facts(spark: SparkSession, lake, order_id: str) -> dict:
     ret = (tables.read(spark, f"{lake.silver}/returns").where(F.col("order_id") == order_id)
            .orderBy(F.col("updated_at").desc()).first())
     facts["return_status"] = ret["status"] if ret is not None else "none"
-    # only refunds that went through are money back (pending and failed ones are not; as in the settlement)
+    # only refunds that went through are money back (pending and failed ones are not; as in the settlement),
+    # each in the currency it was paid in: "50.00 CNY", or "50.00 CNY + 5.00 USD"; none: 0.00 in the order's
     refunded = (tables.read(spark, f"{lake.silver}/refunds")
                 .where((F.col("order_id") == order_id) & is_ok_status(F.col("status"), OK_REFUND_STATUSES))
-                .agg(F.sum("amount")).first()[0])
-    facts["refunded_amount"] = refunded if refunded is not None else "0.00"
+                .groupBy("currency").agg(F.sum("amount").alias("amount")).orderBy("currency").collect())
+    facts["refunded"] = " + ".join(f"{r['amount']} {r['currency']}" for r in refunded) or f"0.00 {orders['currency']}"
     return facts
 
 

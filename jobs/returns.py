@@ -158,7 +158,8 @@ def score(ctx: JobContext, args: argparse.Namespace) -> None:
         name = model_name(ctx, stage)
         mv = registry.alias_version(name, registry.CHAMPION)
         if mv is None:
-            raise registry.NoChampionError(f"no champion for {name!r}; run `brandlake train-returns` first")
+            raise registry.NoChampionError(f"no champion for {name!r} at {mlflow.get_registry_uri()}; run "
+                                           "`brandlake train-returns` first")
         model = mlflow.spark.load_model(registry.model_uri(name, registry.CHAMPION))
         feats = (features_for(inputs, stage).join(open_orders, "order_id", "left_semi")
                  .join(returned, "line_id", "left_anti"))

@@ -36,10 +36,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ja": "ご注文 {order_id} の残金のお支払い期限は {balance_due_at} UTC です。",
     },
     "return_request": {
-        "en": "Order {order_id}: return {return_status}; refunded so far {refunded_amount} {currency}.",
-        "de": "Bestellung {order_id}: Rücksendung {return_status}; bisher erstattet {refunded_amount} {currency}.",
-        "zh": "订单 {order_id}：退货状态 {return_status}，已退款 {refunded_amount} {currency}。",
-        "ja": "ご注文 {order_id}：返品 {return_status}、返金済み {refunded_amount} {currency}。",
+        "en": "Order {order_id}: return {return_status}; refunded so far {refunded}.",
+        "de": "Bestellung {order_id}: Rücksendung {return_status}; bisher erstattet {refunded}.",
+        "zh": "订单 {order_id}：退货状态 {return_status}，已退款 {refunded}。",
+        "ja": "ご注文 {order_id}：返品 {return_status}、返金済み {refunded}。",
     },
 }
 

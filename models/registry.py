@@ -18,13 +18,18 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 
+from brandlake.errors import EXIT_USAGE
+
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
 class NoChampionError(LookupError):
-    """Scoring asked for a model alias that the registry does not have."""
+    """Scoring asked for a model alias that the registry does not have: a missing prerequisite, like a missing
+    input table, so the command exits 2 (usage) with the message naming what to run first, not 1 (failure)."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

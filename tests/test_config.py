@@ -26,7 +26,7 @@ def conf_dir(tmp_path):
 def test_test_overlay_changes_only_what_it_names():
     base_local = load_config("local")
     test = load_config("test")
-    assert (test.spark.master, test.spark.shuffle_partitions, test.generate.scale) == ("local[2]", 2, 0.0005)
+    assert (test.spark.master, test.spark.shuffle_partitions, test.generate.scale) == ("local[2]", 1, 0.0005)
     assert test.spark.conf["spark.sql.ansi.enabled"] == "true"  # inherited from base
     assert test.spark.conf["spark.sql.adaptive.enabled"] == "false"  # overridden
     assert base_local.spark.master == "local[*]"

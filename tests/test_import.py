@@ -204,9 +204,29 @@ def online_retail_sample(tmp_path: Path) -> tuple[Path, dict]:
     return sample, online_retail_figures(rows)
 
 
-def test_online_retail_sample_matches_figures_computed_with_plain_python(spark, cfg, tmp_path):
+def test_online_retail_sample_runs_through_silver_gold_marts_and_a_report_to_the_independent_net_sales(
+        spark, tmp_path):
+    """import → silver → gold → marts → report on the real export: bronze holds every figure plain Python
+    computes from the sample (invoices, cancellations, guest lines, payments, refunds, exclusions), gold's
+    settled money equals plain-Python net sales, and so does the brand report's sales trend; the sections the
+    export cannot feed (no clickstream, no presales, one brand only, no buyer attributes) say so instead of
+    showing empty charts."""
+    import argparse
+    import os
+
+    import pandas as pd
+    from brandlake.jobs import gold, marts, report, silver
+
+    from brandlake.config import load_config
+    from brandlake.runtime import job_context
+
     sample, expected = online_retail_sample(tmp_path)
 
+    os.environ.setdefault("BRANDLAKE_PII_KEY", "test-only-pii-key")
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
+                                         "silver": {"reporting_currency": "GBP"},
+                                         "reports": {"brands": {"online_retail_ii": {"tier": "pro"}}}})
+    # bronze: every figure of the sample as plain Python computes it from the CSV
     counts = do_import(spark, cfg, ONLINE_RETAIL, str(sample))
     b = cfg.lake.bronze
     orders = tables.read(spark, f"{b}/order_events")
@@ -229,28 +249,6 @@ def test_online_retail_sample_matches_figures_computed_with_plain_python(spark, 
     assert sum(counts.values()) == SAMPLE_ROWS
     assert actual == expected
 
-
-def test_online_retail_sample_runs_through_silver_gold_marts_and_a_report_to_the_independent_net_sales(
-        spark, tmp_path):
-    """import → silver → gold → marts → report on the real export: gold's settled money equals plain-Python
-    net sales, and so does the brand report's sales trend; the sections the export cannot feed (no
-    clickstream, no presales, one brand only, no buyer attributes) say so instead of showing empty charts."""
-    import argparse
-    import os
-
-    import pandas as pd
-    from brandlake.jobs import gold, marts, report, silver
-
-    from brandlake.config import load_config
-    from brandlake.runtime import job_context
-
-    sample, expected = online_retail_sample(tmp_path)
-
-    os.environ.setdefault("BRANDLAKE_PII_KEY", "test-only-pii-key")
-    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path / "lake")},
-                                         "silver": {"reporting_currency": "GBP"},
-                                         "reports": {"brands": {"online_retail_ii": {"tier": "pro"}}}})
-    do_import(spark, cfg, ONLINE_RETAIL, str(sample))
     for module in (silver, gold):
         parser = argparse.ArgumentParser()
         module.add_arguments(parser)

@@ -59,7 +59,7 @@ def test_answer_uses_template_for_the_order_kb_otherwise_and_hands_off_below_thr
                dict(kb_id="KB3", intent="invoice", category="any", language="en", answer="Ask us.", uses=9)]
     facts = dict(order_id="o1", tracking_no="SF123", carrier="SF Express", scan_type="hub_scan", location="Hangzhou",
                  scan_at=dt.datetime(2024, 3, 1, 8, 0), balance_due_at=None, return_status="none",
-                 refunded_amount="0.00", currency="CNY")
+                 refunded="0.00 CNY")
     ask = dict(language="en", entries=entries, handoff_threshold=0.6)
     assert answer_question("Where is my order?", intent_model=_FixedIntent("where_is_my_order", 0.9), facts=facts,
                            **ask) == {

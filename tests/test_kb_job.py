@@ -41,6 +41,7 @@ JANUARY = [
     ("c07", "o3", t(8), "return_request", "zh", "我想退货，怎么操作？", RETURN_ZH),
     ("c08", "o2", t(9), "presale_balance", "en", "When is the balance due?", None),   # the agent never answered
 ]
+LATE = ("c09", None, t(9, 12), "invoice", "en", "Do you send invoices?", INVOICE)
 FEBRUARY = [
     ("c10", "o3", t(1, month=2), "return_request", "en", "How can I return this item?", RETURN_2),
     ("c11", None, t(2, month=2), "size_advice", "en", "Which size should I pick?", SIZE),
@@ -78,17 +79,19 @@ def _write_lake(spark, cfg) -> None:
              updated_at=t(5)),
         dict(return_id="r1b", order_id="o3", line_id="l1", platform_id="tmall", status="refunded",
              updated_at=t(12))]), f"{s}/returns")
-    refunds = [("f1", "30.00", "success"), ("f2", "20.00", "success"), ("f3", "99.00", "failed")]
+    refunds = [("f1", "30.00", "CNY", "success"), ("f2", "20.00", "CNY", "success"), ("f3", "99.00", "CNY", "failed"),
+               ("f4", "5.00", "USD", "success")]  # a refund paid in another currency is not added to CNY
     tables.overwrite(silver_frame(spark, "refunds", [
-        dict(refund_id=r, order_id="o3", line_id="l1", platform_id="tmall", amount=Decimal(a), currency="CNY",
-             status=st, refunded_at=t(12)) for r, a, st in refunds]), f"{s}/refunds")
+        dict(refund_id=r, order_id="o3", line_id="l1", platform_id="tmall", amount=Decimal(a), currency=c,
+             status=st, refunded_at=t(12)) for r, a, c, st in refunds]), f"{s}/refunds")
 
 
-def _entry(intent, category, language, answer, variants, sources, first, last, through):
+def _entry(intent, category, language, answer, variants, sources, first, last, through, chats_version):
     return dict(kb_id=kb.kb_id(intent, category, language, answer), intent=intent, category=category,
                 language=language, answer=answer, uses=sum(variants.values()), answer_variants=variants,
                 source_chat_ids=sources, first_seen_at=first, last_seen_at=last,
-                template=kb.TEMPLATES.get(intent, {}).get(language), processed_through=through)
+                template=kb.TEMPLATES.get(intent, {}).get(language), processed_through=through,
+                processed_chats_version=chats_version)
 
 
 def _kb(spark, path, version=None) -> list[dict]:
@@ -106,12 +109,12 @@ def test_build_kb_learns_canonical_answers_extends_them_incrementally_and_ask_an
     assert main(["build-kb", *common]) == 0
     jan = t(8)   # the latest answered January chat (c08 has no answer and is not learned from)
     first = [
-        _entry("invoice", "any", "en", INVOICE, {INVOICE: 2}, ["c05", "c06"], t(6), t(7), jan),
-        _entry("presale_balance", "shoes", "en", BALANCE, {BALANCE: 1}, ["c03"], t(4), t(4), jan),
-        _entry("return_request", "apparel", "en", RETURN, {RETURN: 1}, ["c04"], t(5), t(5), jan),
-        _entry("return_request", "apparel", "zh", RETURN_ZH, {RETURN_ZH: 1}, ["c07"], t(8), t(8), jan),
+        _entry("invoice", "any", "en", INVOICE, {INVOICE: 2}, ["c05", "c06"], t(6), t(7), jan, 0),
+        _entry("presale_balance", "shoes", "en", BALANCE, {BALANCE: 1}, ["c03"], t(4), t(4), jan, 0),
+        _entry("return_request", "apparel", "en", RETURN, {RETURN: 1}, ["c04"], t(5), t(5), jan, 0),
+        _entry("return_request", "apparel", "zh", RETURN_ZH, {RETURN_ZH: 1}, ["c07"], t(8), t(8), jan, 0),
         _entry("where_is_my_order", "apparel", "en", WHERE_EN, {WHERE_EN: 1, WHERE_EN.replace(";", ","): 1},
-               ["c01", "c02"], t(2), t(3), jan),
+               ["c01", "c02"], t(2), t(3), jan, 0),
     ]
     assert (_kb(spark, kb_path), tables.latest_version(spark, kb_path)) == (first, 0)
 
@@ -120,15 +123,15 @@ def test_build_kb_learns_canonical_answers_extends_them_incrementally_and_ask_an
     assert main(["build-kb", *common]) == 0
     feb = t(3, month=2)
     second = [
-        _entry("invoice", "any", "en", INVOICE, {INVOICE: 3}, ["c05", "c06", "c12"], t(6), feb, feb),
-        _entry("presale_balance", "shoes", "en", BALANCE, {BALANCE: 1}, ["c03"], t(4), t(4), feb),
+        _entry("invoice", "any", "en", INVOICE, {INVOICE: 3}, ["c05", "c06", "c12"], t(6), feb, feb, 1),
+        _entry("presale_balance", "shoes", "en", BALANCE, {BALANCE: 1}, ["c03"], t(4), t(4), feb, 1),
         # a tie between the variants keeps January's canonical text, so the kb_id stays
         _entry("return_request", "apparel", "en", RETURN, {RETURN: 1, RETURN_2: 1}, ["c04", "c10"], t(5),
-               t(1, month=2), feb),
-        _entry("return_request", "apparel", "zh", RETURN_ZH, {RETURN_ZH: 1}, ["c07"], t(8), t(8), feb),
-        _entry("size_advice", "any", "en", SIZE, {SIZE: 1}, ["c11"], t(2, month=2), t(2, month=2), feb),
+               t(1, month=2), feb, 1),
+        _entry("return_request", "apparel", "zh", RETURN_ZH, {RETURN_ZH: 1}, ["c07"], t(8), t(8), feb, 1),
+        _entry("size_advice", "any", "en", SIZE, {SIZE: 1}, ["c11"], t(2, month=2), t(2, month=2), feb, 1),
         _entry("where_is_my_order", "apparel", "en", WHERE_EN, {WHERE_EN: 1, WHERE_EN.replace(";", ","): 1},
-               ["c01", "c02"], t(2), t(3), feb),
+               ["c01", "c02"], t(2), t(3), feb, 1),
     ]
     assert (_kb(spark, kb_path), tables.latest_version(spark, kb_path)) == (second, 1)
     assert _kb(spark, kb_path, version=0) == first          # the January knowledge base stays readable
@@ -136,6 +139,16 @@ def test_build_kb_learns_canonical_answers_extends_them_incrementally_and_ask_an
     # nothing new: no commit, the table as it was
     assert main(["build-kb", *common]) == 0
     assert (_kb(spark, kb_path), tables.latest_version(spark, kb_path)) == (second, 1)
+
+    # a January chat lands late, after February's build: learned by the next build, counted once
+    tables.overwrite(_chats(spark, JANUARY + FEBRUARY + [LATE]), chats_path)
+    assert main(["build-kb", *common]) == 0
+    late = [dict(e, processed_chats_version=2, **(dict(uses=4, answer_variants={INVOICE: 4},
+                                                       source_chat_ids=["c05", "c06", "c12", "c09"])
+                                                  if e["intent"] == "invoice" else {})) for e in second]
+    assert (_kb(spark, kb_path), tables.latest_version(spark, kb_path)) == (late, 2)
+    assert main(["build-kb", *common]) == 0
+    assert tables.latest_version(spark, kb_path) == 2
 
     # the intent model: trained by the real job into the lake's MLflow store (champion when it beats the
     # majority class on the latest 30 % of the chats)
@@ -162,10 +175,10 @@ def test_build_kb_learns_canonical_answers_extends_them_incrementally_and_ask_an
         intent="presale_balance", language="en", source="template", is_handoff=False,
         kb_id=ids["presale_balance", "en"], answer="The balance of order o2 is due by 2024-01-20 16:00:00 UTC."),
         0.6, 1.0)
-    # the refund that failed is not money the customer got back
+    # the refund that failed is not money the customer got back; each currency is summed on its own
     check(ask("How do I return this item?", "--order", "o3"), dict(
         intent="return_request", language="en", source="template", is_handoff=False,
-        kb_id=ids["return_request", "en"], answer="Order o3: return refunded; refunded so far 50.00 CNY."),
+        kb_id=ids["return_request", "en"], answer="Order o3: return refunded; refunded so far 50.00 CNY + 5.00 USD."),
         0.6, 1.0)
     check(ask("Can I get an invoice?"), dict(
         intent="invoice", language="en", source="kb", is_handoff=False, kb_id=ids["invoice", "en"], answer=INVOICE),

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import mlflow
 import pytest
+from brandlake.models import registry, tracking
 from brandlake.models import returns as rr
-from brandlake.models import tracking
 from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.settlement import ORDER_LINE_SETTLEMENT
 from chispa import assert_approx_df_equality
@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from brandlake import tables
+from brandlake.errors import EXIT_USAGE, exit_code_of
 from brandlake.runtime import job_context
 from tests.gold_inputs import frame, nullable
 from tests.gold_schema import assert_gold_schema
@@ -234,6 +235,14 @@ def test_train_then_score_registers_champions_and_merges_return_risk_for_open_li
     small = dataclasses.replace(cfg.returns, model_name="test_return_risk", label_days=10, max_iter=5, max_depth=2)
     cfg = cfg.with_overrides(returns=small, mlflow=dataclasses.replace(cfg.mlflow, tracking_uri=""))
     _write_return_inputs(spark, cfg)
+    # scoring before any model is trained: a missing prerequisite (exit 2) naming the command to run first
+    with pytest.raises(registry.NoChampionError, match=r"no champion for 'test_return_risk_order' at .*; run "
+                       r"`brandlake train-returns` first") as no_model, \
+            job_context(cfg, "score-returns", spark=spark) as ctx:
+        score_returns.run(ctx, argparse.Namespace(stage="both"))
+    assert exit_code_of(no_model.value) == EXIT_USAGE
+    assert not tables.exists(spark, gold_path(cfg.lake.gold, "return_risk"))
+
     with job_context(cfg, "train-returns", spark=spark) as ctx:
         train_returns.run(ctx, argparse.Namespace(stage="both"))
         trained = ctx.summary.details["train_returns"]

@@ -28,7 +28,7 @@ def test_local_session_conf_sets_master_delta_and_jars():
     conf = session_conf(load_config("test").spark, SparkConf(loadDefaults=False))
     assert conf["spark.master"] == "local[2]"
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
-    assert conf["spark.sql.shuffle.partitions"] == "2"
+    assert conf["spark.sql.shuffle.partitions"] == "1"
     assert conf["spark.jars"].endswith("delta-storage-4.1.0.jar") and "delta-spark_2.13-4.1.0.jar" in conf["spark.jars"]
 
 

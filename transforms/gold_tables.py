@@ -746,7 +746,8 @@ _register(
             "first_seen_at": "first use (UTC)",
             "last_seen_at": "latest use (UTC)",
             "template": "answer template with order facts, for questions naming an order",
-            "processed_through": "latest chat time the build that wrote the row had read",
+            "processed_through": "latest chat time the builds so far have learned from",
+            "processed_chats_version": "the silver cs_chats Delta version the build that wrote the row read",
         },
     ),
 )
