@@ -35,16 +35,23 @@ from brandlake.runtime import job_context  # noqa: E402
 log = logging.getLogger("bench.reports")
 
 
-def _stage(ctx, name: str, **values) -> float:
+def _stage(ctx, name: str, argv: list[str] | None = None, **values) -> float:
+    """Run one job in this process, timed. ``argv``: its command line (for a job with required options),
+    else its defaults with ``values`` set."""
     module = f"brandlake.jobs.{name}"
-    args = stage_args(module, **values)
+    if argv is not None:
+        parser = argparse.ArgumentParser()
+        importlib.import_module(module).add_arguments(parser)
+        args = parser.parse_args(argv)
+    else:
+        args = stage_args(module, **values)
     t0 = time.perf_counter()
     importlib.import_module(module).run(ctx, args)
     return round(time.perf_counter() - t0, 2)
 
 
 def _report(ctx) -> dict:
-    t = _stage(ctx, "report", all=True, brand=None, period=None, out=None)
+    t = _stage(ctx, "report", argv=["--all"])
     details = ctx.summary.details["report"]
     per = details["seconds_per_brand"]
     return {"seconds": t, "period": details["period"], "brands": len(per),
@@ -52,15 +59,29 @@ def _report(ctx) -> dict:
             "seconds_per_brand": per, "out": details["out"]}
 
 
+class StagesSoFar(dict):
+    """Stage timings, also written to ``path`` as each is set: a failure late in a long run keeps the rest."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self.path.write_text(json.dumps(self, indent=2))
+
+
 def generated(scale: float, out: Path, env: str) -> dict:
     root = out / f"lake_reports_sf{scale}"
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)  # the stages below create the lake, but the run's own context needs its root
     cfg = load_config(env, overrides={"lake": {"root": str(root)}, "generate": {"scale": scale}})
     with job_context(cfg, f"bench-reports-sf{scale}") as ctx:
         from brandlake.jobs.generate import params_from
 
         n = params_from(ctx, stage_args("brandlake.jobs.generate", scale=scale)).n_batches  # the generator's own count
-        res: dict = {"machine": machine(), "scale": scale, "batches": n, "stages": {}}
+        res: dict = {"machine": machine(), "scale": scale, "batches": n, "stages": StagesSoFar(
+            out / f"reports_sf{scale}.partial.json")}
         s = res["stages"]
         s["generate_1_to_n-1"] = _stage(ctx, "generate", until_batch=n - 1, scale=scale)
         for st in ("ingest", "silver", "gold"):
@@ -70,7 +91,9 @@ def generated(scale: float, out: Path, env: str) -> dict:
         for st in ("ingest", "silver", "gold"):
             s[f"{st}_batch_n"] = _stage(ctx, st)
         s["marts_incremental_one_batch"] = _stage(ctx, "marts")
-        res["incremental_periods_rebuilt"] = len(ctx.summary.details["marts"]["periods_rebuilt"])
+        res["incremental_mode"] = ctx.summary.details["marts"]["mode"]
+        rebuilt = ctx.summary.details["marts"]["periods_rebuilt"]
+        res["incremental_periods_rebuilt"] = rebuilt if rebuilt == "all" else len(rebuilt)
         s["marts_rerun_nothing_new"] = _stage(ctx, "marts")
         s["marts_full_again"] = _stage(ctx, "marts", full=True)
         res["incremental_over_full"] = round(s["marts_incremental_one_batch"] / s["marts_full_again"], 3)
@@ -88,6 +111,7 @@ def online_retail(path: str | None, out: Path, env: str) -> dict:
 
     root = out / "lake_reports_online_retail"
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     cfg = load_config(env, overrides={"lake": {"root": str(root)}, "silver": {"reporting_currency": "GBP"},
                                       "reports": {"brands": {"online_retail_ii": {"tier": "pro"}}}})
     res: dict = {"machine": machine(), "file": str(path or OR_FILE), "stages": {}}

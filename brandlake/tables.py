@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from brandlake.errors import UsageError
 from brandlake.session import job_description
@@ -221,9 +222,11 @@ def merge_upsert(
         return MergeMetrics(source_rows=0, inserted=0, updated=0)
     target = DeltaTable.forPath(spark, path)
     have = set(target.toDF().columns)
+    types = {f.name: f.dataType for f in df.schema.fields}
     shared = [c for c in df.columns if c in have]
     # update only where a value differs: an identical re-delivered row is not rewritten
-    differs = [~F.col(f"t.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in shared]
+    differs = [~_comparable(F.col(f"t.`{c}`"), types[c]).eqNullSafe(_comparable(F.col(f"s.`{c}`"), types[c]))
+               for c in shared]
     differs += [F.col(f"s.`{c}`").isNotNull() for c in df.columns if c not in have]  # schema evolution
     update_cond = reduce(lambda a, b: a | b, differs) if differs else None
     if newer_than:
@@ -238,6 +241,21 @@ def merge_upsert(
         .execute()
     )
     return _merge_metrics(result, source_rows, spark, path)
+
+
+def _has_map(dtype: T.DataType) -> bool:
+    if isinstance(dtype, T.MapType):
+        return True
+    if isinstance(dtype, T.StructType):
+        return any(_has_map(f.dataType) for f in dtype.fields)
+    return isinstance(dtype, T.ArrayType) and _has_map(dtype.elementType)
+
+
+def _comparable(col: Column, dtype: T.DataType) -> Column:
+    """``col`` in a form Spark can compare: Spark cannot compare MAP values (nor structs or arrays holding one),
+    so their JSON text stands in for them. Its keys are in the map's own order: two equal maps built in a
+    different order count as different, and the row is rewritten with the same value (counted as updated)."""
+    return F.to_json(F.struct(col.alias("v"))) if _has_map(dtype) else col
 
 
 def merge_insert_new(df: DataFrame, path: str, *, keys: Sequence[str]) -> MergeMetrics:

@@ -5,9 +5,12 @@ Incremental: the Delta versions of the inputs processed last time are kept in `<
 Nothing changed → nothing is written. Otherwise parcels whose scans changed are rebuilt and MERGEd on
 shipment_id, and the marts recompute only the periods that changed settlement lines, orders, scans,
 returns, reviews or sessions touched (plus the periods that compare against them), replacing exactly those
-periods (`replaceWhere period_key IN ...`). A change in reference data (products, customers, platforms,
-promotions) or `--full` rebuilds everything. Repurchase and cohort retention are rebuilt whole on every run
-with changes, since a new purchase changes the rates of earlier cohorts.
+periods (`replaceWhere period_key IN ...`). Customers, products and promotions change with nearly every
+delivery (new accounts, new SKUs, the next sale's promotions), so they are diffed too: a changed or new
+customer touches the dates of its lines, a changed SKU those of its product's lines and sessions, and a
+changed promotion the sale events it moves (their old and new dates and event periods). A change in platforms
+or warehouses, or `--full`, rebuilds everything. Repurchase, cohort retention and the peer benchmarks (whose
+tiers rank brands by all-time sales) are rebuilt whole on every run with changes.
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ SILVER_INPUTS = ("orders", "payments", "customers", "products", "platforms", "re
 GOLD_INPUTS = ("order_line_settlement",)
 REQUIRED = ("order_line_settlement", "orders", "products", "platforms")
 MISSING = -1   # version recorded for an optional input that does not exist (e.g. no clickstream in an import)
-REFERENCE = ("customers", "products", "platforms", "promotions", "warehouses")
+REFERENCE = ("platforms", "warehouses")  # a change rebuilds everything
+# diffed like the facts: (keys) of the rows that changed since the last run
+DIMENSIONS = {"customers": ("platform_id", "customer_id"), "products": ("sku_id",), "promotions": ("promotion_id",)}
 KEYS = {"orders": ("order_id",), "payments": ("payment_id",), "returns": ("return_id",),
         "reviews": ("review_id",), "clickstream": ("event_id",), "tracking_events": ("event_id",),
         "order_line_settlement": ("order_id", "line_id")}
@@ -78,8 +83,45 @@ def _changed(spark: SparkSession, name: str, path: str, before: int, now: DataFr
     return changed_keys(old, now, keys=KEYS[name], columns=now.columns)
 
 
+class _FullRunNeeded(Exception):
+    """An input changed in a way the incremental run cannot follow (the message says which)."""
+
+
+def _touched_by_dimensions(spark, paths, state, inputs, *, sale_events: DataFrame,
+                           platform_timezones: dict[str, str]) -> tuple[list[DataFrame], DataFrame | None]:
+    """(platform_id, order_date) frames touched by changed customers, products and promotions, and the
+    period keys of the sale events a promotion change moved (None when no promotion changed)."""
+    settlement, clicks = inputs["order_line_settlement"], inputs["clickstream"]
+    parts: list[DataFrame] = []
+    event_keys = None
+    for name, keys in DIMENSIONS.items():
+        before, now = state.get(name), inputs["_versions"][name]
+        if before == now:
+            continue
+        if MISSING in (before, now):
+            raise _FullRunNeeded(f"silver {name} appeared or disappeared")
+        old = tables.read(spark, paths[name], version=before)
+        ch = changed_keys(old, inputs[name], keys=keys, columns=inputs[name].columns)
+        if name == "customers":
+            parts.append(settlement.join(ch, list(keys), "left_semi").select("platform_id", "order_date"))
+        elif name == "products":
+            # lines and sessions take a product's category and brand by product_id, from any of its SKUs
+            products = (old.select("sku_id", "product_id").unionByName(inputs[name].select("sku_id", "product_id"))
+                        .join(ch, "sku_id", "left_semi").select("product_id").distinct())
+            parts.append(settlement.join(products, "product_id", "left_semi").select("platform_id", "order_date"))
+            parts.append(clicks.join(products, "product_id", "left_semi")
+                         .select("platform_id", F.col("event_date").alias("order_date")))
+        else:  # promotions: the sale events they define, before and now
+            events_before = to_sale_events(old, platform_timezones=platform_timezones)
+            moved = events_before.subtract(sale_events).unionByName(sale_events.subtract(events_before))
+            event_keys = moved.select("period_key").distinct()
+            parts.append(moved.select("platform_id", F.explode(F.sequence("start_date", "end_date"))
+                                      .alias("order_date")))
+    return parts, event_keys
+
+
 def _touched_order_dates(spark, paths, state, inputs) -> DataFrame:
-    """(platform_id, order_date) of everything that changed since ``state``: settlement lines (old and new
+    """(platform_id, order_date) of every fact that changed since ``state``: settlement lines (old and new
     dates), orders, returns, reviews, scans (through their orders), payments, and session dates."""
     settlement, orders = inputs["order_line_settlement"], inputs["orders"]
     parts: list[DataFrame] = []
@@ -100,6 +142,10 @@ def _touched_order_dates(spark, paths, state, inputs) -> DataFrame:
         else:
             ids = inputs[name].join(ch, list(KEYS[name]), "left_semi").select("order_id")
             parts.append(orders.join(ids, "order_id", "left_semi").select("platform_id", "order_date"))
+    return _union_dates(spark, parts)
+
+
+def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
     if not parts:
         return spark.createDataFrame([], "platform_id STRING, order_date DATE")
     out = parts[0]
@@ -173,15 +219,20 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     touched: list[str] | None = None
     if incremental:
         try:
-            touched_dates = _touched_order_dates(spark, paths, state, inputs)
+            dims, event_keys = _touched_by_dimensions(spark, paths, state, inputs, sale_events=sale_events,
+                                                      platform_timezones=tz)
+            touched_dates = _union_dates(spark, [_touched_order_dates(spark, paths, state, inputs), *dims])
+        except _FullRunNeeded as e:
+            log.info("marts: %s; full run", e)
+            incremental = False
         except Exception as e:  # an old version no longer readable (vacuumed): rebuild everything
             log.warning("marts: cannot diff inputs against the last processed versions (%s); full run", e)
             incremental = False
         else:
             all_dates = lines.select("platform_id", "order_date").unionByName(
                 sessions.select("platform_id", F.col("event_date").alias("order_date"))).distinct()
-            touched = sorted(r[0] for r in to_periods_to_rebuild(touched_dates, all_dates=all_dates,
-                                                                 sale_events=sale_events).collect())
+            touched = sorted(r[0] for r in to_periods_to_rebuild(
+                touched_dates, all_dates=all_dates, sale_events=sale_events, touched_keys=event_keys).collect())
     log.info("marts: %s run; %s periods to rebuild", "incremental" if incremental else "full",
              len(touched) if touched is not None else "all")
 
@@ -225,7 +276,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
     def write(name: str, df: DataFrame) -> None:
         path = gold_path(ctx.cfg.lake.gold, name)
-        whole = name in ("mart_repurchase", "mart_cohort_retention") or touched is None
+        # rebuilt whole: cohort rates change with any new purchase, and peer tiers rank brands by all-time sales
+        whole = name in ("mart_repurchase", "mart_cohort_retention", "mart_benchmarks") or touched is None
         if whole:
             tables.overwrite(df, path)
         elif touched:

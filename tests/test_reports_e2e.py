@@ -181,14 +181,33 @@ def test_rerun_without_new_data_changes_no_table(spark, lake):
 
 
 def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lake, tmp_path):
+    """A delivery with a late order and, as real deliveries have, changed reference rows: one buyer's gender
+    corrected, one SKU recategorised, the sale's threshold promotion extended by a day. The run stays
+    incremental, rebuilds exactly the periods these touch, and equals a full build."""
     cfg, _ = lake
     changed = ("silver/orders", "silver/payments", "silver/tracking_events", "silver/clickstream",
-               "gold/order_line_settlement")
+               "silver/customers", "silver/products", "silver/promotions", "gold/order_line_settlement")
     inputs = lake_inputs(spark, orders=[*ORDERS, LATE_ORDER])
+    later = F.lit(dt.datetime(2024, 3, 1))
+
+    def change(name, where, **values):
+        df = inputs[name]
+        for col, value in {**values, "updated_at": later}.items():
+            df = df.withColumn(col, F.when(where, F.lit(value).cast(df.schema[col].dataType)).otherwise(F.col(col)))
+        inputs[name] = df
+
+    change("silver/customers", F.col("customer_id") == "cB1", gender="male")               # bought 7 Feb
+    change("silver/products", F.col("sku_id") == "pB1-s", category="fragrance")            # sold 7 Feb
+    change("silver/promotions", F.col("promotion_id") == "thr", ends_at=dt.datetime(2024, 2, 13, 15))  # 10–13 Feb
     write_lake(spark, cfg, inputs, only=changed)
     ctx = _run(cfg, spark, marts, full=False, as_of=None)
     assert ctx.summary.details["marts"]["mode"] == "incremental"
-    assert ctx.summary.details["marts"]["periods_rebuilt"] == ["month:2024-01", "month:2024-02", "week:2024-01-08"]
+    # the late order (9 Jan): its week and month, and February, which compares with January; 7 Feb: its week,
+    # the sale event (presale phase); the promotion: the event and 10–13 Feb's weeks; 19 Feb's week compares
+    # with 12 Feb's
+    assert ctx.summary.details["marts"]["periods_rebuilt"] == [
+        "event:2024 Spring Festival Sale", "month:2024-01", "month:2024-02", "week:2024-01-08", "week:2024-02-05",
+        "week:2024-02-12", "week:2024-02-19"]
     full_cfg = _cfg(Path(cfg.lake.root), gold=str(tmp_path / "gold_full"))
     write_lake(spark, full_cfg, inputs, only=("gold/order_line_settlement",))
     _run(full_cfg, spark, marts, full=True, as_of=None)

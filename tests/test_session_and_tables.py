@@ -8,6 +8,7 @@ import os
 import pytest
 from chispa import assert_df_equality
 from pyspark import SparkConf
+from pyspark.sql import Row
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -77,6 +78,19 @@ def test_merge_upsert_never_rolls_back_to_an_older_version_and_reports_what_it_d
     assert tables.merge_upsert(spark.createDataFrame([], SCHEMA), path, keys=["id"], source_rows=0) == \
         tables.MergeMetrics(source_rows=0, inserted=0, updated=0)
     assert tables.latest_version(spark, path) == 1
+
+
+def test_merge_upsert_compares_map_columns_so_an_identical_row_stays_untouched(spark, tmp_path):
+    path = str(tmp_path / "m")
+    schema = "id int, counts map<string,bigint>, tags array<struct<k:string,m:map<string,int>>>"
+    tables.merge_upsert(spark.createDataFrame([(1, {"a": 1}, [("x", {"p": 1})]), (2, {"b": 2}, None)], schema), path,
+                        keys=["id"])
+    # id 1 again as it is; id 2 with a changed count; id 3 new
+    merged = tables.merge_upsert(spark.createDataFrame(
+        [(1, {"a": 1}, [("x", {"p": 1})]), (2, {"b": 3}, None), (3, None, None)], schema), path, keys=["id"])
+    assert (merged.inserted, merged.updated, merged.unchanged) == (1, 1, 1)
+    assert sorted((r["id"], r["counts"], r["tags"]) for r in tables.read(spark, path).collect()) == [
+        (1, {"a": 1}, [Row(k="x", m={"p": 1})]), (2, {"b": 3}, None), (3, None, None)]
 
 
 def test_merge_insert_new_adds_only_unseen_keys_and_counts_the_rest_unchanged(spark, tmp_path):

@@ -99,10 +99,14 @@ def year_ago_key(period_type: Column, period_key: Column, period_start: Column) 
                                                    F.substring(period_key, 12, 1000))))
 
 
-def to_periods_to_rebuild(touched_dates: DataFrame, *, all_dates: DataFrame, sale_events: DataFrame) -> DataFrame:
-    """Column ``period_key`` (distinct): the periods holding a touched (platform_id, order_date), plus every
-    period of ``all_dates`` whose previous or year-ago period is one of them (its comparisons change)."""
+def to_periods_to_rebuild(touched_dates: DataFrame, *, all_dates: DataFrame, sale_events: DataFrame,
+                          touched_keys: DataFrame | None = None) -> DataFrame:
+    """Column ``period_key`` (distinct): the periods holding a touched (platform_id, order_date), and
+    ``touched_keys`` (e.g. sale events whose dates moved), plus every period of ``all_dates`` whose previous or
+    year-ago period is one of them (its comparisons change)."""
     touched = with_periods(touched_dates, sale_events=sale_events).select("period_key").distinct()
+    if touched_keys is not None:
+        touched = touched.unionByName(touched_keys.select("period_key")).distinct()
     periods = with_periods(all_dates, sale_events=sale_events).select(*PERIOD_COLUMNS).distinct()
     refs = periods.select(
         "period_key", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("_p"),
