@@ -60,6 +60,9 @@ def test_help_of_every_command_starts_no_spark_and_imports_no_great_expectations
 def test_version_names_the_package_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"brandlake {__version__}\n"
+    # the installed console script, as an operator runs it
+    proc = subprocess.run([str(BRANDLAKE), "--version"], capture_output=True, text=True, timeout=120, env=_env())
+    assert (proc.returncode, proc.stdout) == (0, f"brandlake {__version__}\n"), proc.stderr
 
 
 def test_config_show_prints_the_effective_configuration_with_secrets_masked(capsys, monkeypatch):
@@ -164,7 +167,10 @@ def test_exit_codes_usage_configuration_data_held_back_and_failure(spark, tmp_pa
 
 # ---- real processes ---------------------------------------------------------------------------------------
 
-def test_a_failing_job_prints_one_clear_line_and_keeps_spark_errors_and_traces_in_the_run_log(spark, tmp_path):
+def test_a_failing_job_prints_one_clear_line_and_keeps_spark_errors_and_traces_in_the_run_log(spark, tmp_path, capsys,
+                                                                                              monkeypatch):
+    """Run in this process, on the session's warm JVM (a new JVM alone took most of this test's time): the one
+    line on stderr, nothing on stdout, and the run log holds Spark's own error, its Java frames and the trace."""
     root = tmp_path / "lake"
     bronze = root / "bronze" / "platforms"
     spark.createDataFrame([("p1", "Shop")], "platform_id string, name string").write.format("delta").save(str(bronze))
@@ -172,14 +178,15 @@ def test_a_failing_job_prints_one_clear_line_and_keeps_spark_errors_and_traces_i
         f.write_bytes(b"not parquet " * 20)
     for f in bronze.glob(".*.crc"):
         f.unlink()
-    proc = subprocess.run(
-        [str(BRANDLAKE), "silver", "--tables", "platforms", "--env", "test", "--lake-root", str(root), "-q"],
-        capture_output=True, text=True, timeout=600, env=_env(BRANDLAKE_PII_KEY="k"), cwd=tmp_path)
+    monkeypatch.setenv("BRANDLAKE_PII_KEY", "k")
+    capsys.readouterr()
+    code = main(["silver", "--tables", "platforms", "--env", "test", "--lake-root", str(root), "-q"])
+    out = capsys.readouterr()
     run_id = json.loads((root / "_runs/latest.json").read_text())["run_id"]
     log_file = root / "_runs" / f"{run_id}.log"
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stdout == ""
-    [line] = _lines(proc.stderr)
+    assert code == 1, out.err
+    assert out.out == ""
+    [line] = _lines(out.err)
     assert re.fullmatch(
         r"brandlake silver failed at silver\.platforms conform, gate, merge: \S+: .*/part-\d+-\S+\.parquet.* "
         + re.escape(f"(trace in {log_file}; -v shows it here)"), line), line
