@@ -2,9 +2,9 @@
 
 build-kb: cluster the agent answers of silver `cs_chats` not learned yet into gold `cs_kb` (one row per
 canonical answer). What was learned is the answered chats of the `cs_chats` version the last build read up to
-its `processed_through`, so a chat that lands late (started before it) is learned by the next build. A build that learns something rewrites the table from the existing clusters plus the new
-answers in one commit, so every build is a new Delta version and old ones stay readable; a build with
-nothing new writes nothing. (The table holds one row per canonical answer, so a rewrite is cheap, and it also
+its `processed_through`, so a chat that lands late (started before it) is learned by the next build. A build
+that learns something rewrites the table from the existing clusters plus the new answers in one commit, so
+every build is a new Delta version and old ones stay readable; a build with nothing new writes nothing. (The table holds one row per canonical answer, so a rewrite is cheap, and it also
 carries the state the next build starts from: `processed_through` and `processed_chats_version` of every row.)
 ask: recognise the question's intent with the `champion` intent model, answer from the KB (filling the
 order's facts for order-dependent intents) or hand off to a human below `kb.handoff_threshold`.

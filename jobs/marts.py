@@ -46,10 +46,9 @@ REQUIRED = ("order_line_settlement", "orders", "products", "platforms")
 MISSING = -1   # version recorded for an optional input that does not exist (e.g. no clickstream in an import)
 REFERENCE = ("platforms", "warehouses")  # a change rebuilds everything
 # diffed like the facts, on the columns the marts read (a re-delivered row with only a new updated_at changes
-# no mart): name -> (keys, columns)
+# no mart): name -> (keys, columns). Promotions are compared through the sale events they define.
 DIMENSIONS = {"customers": (("platform_id", "customer_id"), ("gender", "birth_year")),
-              "products": (("sku_id",), ("product_id", "brand_id", "category")),
-              "promotions": (("promotion_id",), ())}  # the sale events they define are compared instead
+              "products": (("sku_id",), ("product_id", "brand_id", "category"))}
 KEYS = {"orders": ("order_id",), "payments": ("payment_id",), "returns": ("return_id",),
         "reviews": ("review_id",), "clickstream": ("event_id",), "tracking_events": ("event_id",),
         "order_line_settlement": ("order_id", "line_id")}
@@ -97,14 +96,16 @@ def _touched_by_dimensions(spark, paths, state, inputs, *, sale_events: DataFram
     settlement, clicks = inputs["order_line_settlement"], inputs["clickstream"]
     parts: list[DataFrame] = []
     event_keys = None
-    for name, (keys, columns) in DIMENSIONS.items():
+    for name in (*DIMENSIONS, "promotions"):
         before, now = state.get(name), inputs["_versions"][name]
         if before == now:
             continue
         if MISSING in (before, now):
             raise _FullRunNeeded(f"silver {name} appeared or disappeared")
         old = tables.read(spark, paths[name], version=before)
-        ch = changed_keys(old, inputs[name], keys=keys, columns=columns) if columns else None
+        if name in DIMENSIONS:
+            keys, columns = DIMENSIONS[name]
+            ch = changed_keys(old, inputs[name], keys=keys, columns=columns)
         if name == "customers":
             parts.append(settlement.join(ch, list(keys), "left_semi").select("platform_id", "order_date"))
         elif name == "products":
