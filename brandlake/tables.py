@@ -58,6 +58,29 @@ def read(spark: SparkSession, path: str, *, version: int | None = None) -> DataF
     return reader.load(path)
 
 
+CHANGE_FEED_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+
+
+def read_change_feed(spark: SparkSession, path: str, *, after: int, through: int) -> DataFrame | None:
+    """The rows inserted, updated or deleted by the commits after version ``after`` up to ``through``, from
+    Delta's change data feed (``_change_type``: insert, delete, update_preimage, update_postimage), or None
+    when the table did not record its changes over that whole range (the feed was off when it was created,
+    e.g. a lake older than the setting, or the change files were vacuumed): the caller then compares whole
+    versions. Tables record their changes from ``delta.enableChangeDataFeed`` (set for every new table in
+    conf/base.yaml)."""
+    if through <= after:
+        return None
+    feed = (spark.read.format("delta").option("readChangeFeed", "true")
+            .option("startingVersion", after + 1).option("endingVersion", through).load(path))
+    try:
+        feed.isEmpty()  # the range is checked when the feed is read, not when it is defined
+    except Exception as e:  # AnalysisException DELTA_MISSING_CHANGE_DATA; a vacuumed change file
+        log.info("no change data feed for %s versions %d..%d (%s)", path, after + 1, through,
+                 str(e).splitlines()[0][:200])
+        return None
+    return feed
+
+
 def required_versions(
     spark: SparkSession, paths: Mapping[str, str], *, command: str, hint: str
 ) -> dict[str, int]:

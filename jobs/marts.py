@@ -2,15 +2,18 @@
 (transforms/marts/build.py MARTS).
 
 Incremental: the Delta versions of the inputs processed last time are kept in `<lake.gold>/_marts_state`.
-Nothing changed → nothing is written. Otherwise parcels whose scans changed are rebuilt and MERGEd on
-shipment_id, and the marts recompute only the periods that changed settlement lines, orders, scans,
-returns, reviews or sessions touched (plus the periods that compare against them), replacing exactly those
-periods (`replaceWhere period_key IN ...`). Customers, products and promotions change with nearly every
-delivery (new accounts, new SKUs, the next sale's promotions), so they are diffed too: a changed or new
-customer touches the dates of its lines, a changed SKU those of its product's lines and sessions, and a
-changed promotion the sale events it moves (their old and new dates and event periods). A change in platforms
-or warehouses, or `--full`, rebuilds everything. Repurchase, cohort retention and the peer benchmarks (whose
-tiers rank brands by all-time sales) are rebuilt whole on every run with changes.
+Nothing changed → nothing is written. Otherwise what changed since those versions is read from each input's
+change data feed (only the commits since then; a table without one is compared whole, version against
+version): parcels whose scans changed are rebuilt and MERGEd on shipment_id, and the marts recompute only the
+periods that changed settlement lines, orders, scans, returns, reviews or sessions touched (plus the periods
+that compare against them), replacing exactly those periods (`replaceWhere period_key IN ...`); their lines and
+sessions are built from the dates of those periods and their comparison periods alone. Customers, products and
+promotions change with nearly every delivery (new accounts, new SKUs, the next sale's promotions), so they are
+followed too, on the columns the marts read: a changed or new customer touches the dates of its lines, a
+changed SKU those of its product's lines and sessions, and a changed promotion the sale events it moves (their
+old and new dates and event periods). A change in platforms or warehouses, or `--full`, rebuilds everything.
+Repurchase, cohort retention and the peer benchmarks (whose tiers rank brands by all-time sales) are rebuilt
+whole on every run with changes, from the settlement lines alone.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import argparse
 import datetime as dt
 import logging
 
-from brandlake.transforms.changes import MARTS_STATE, changed_keys
+from brandlake.transforms.changes import MARTS_STATE, changed_keys, net_changes
 from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
@@ -80,16 +83,55 @@ def _read_state(spark: SparkSession, path: str) -> dict[str, int]:
     return {r["source"]: r["version"] for r in tables.read(spark, path).collect()}
 
 
-def _changed(spark: SparkSession, name: str, path: str, before: int, now: DataFrame) -> DataFrame:
-    old = tables.read(spark, path, version=before)
-    return changed_keys(old, now, keys=KEYS[name], columns=now.columns)
+class _Changes:
+    """What changed in each input since the versions the last run processed (``state``): the rows whose key
+    changed in the columns the marts read, as they were and as they are now (an updated key appears twice).
+    Read from the table's change data feed (only the commits since then); a table that did not record its
+    changes over the range (a lake older than the setting) is compared whole, version against version."""
+
+    def __init__(self, spark: SparkSession, paths: dict[str, str], state: dict[str, int], inputs: dict):
+        self.spark, self.paths, self.state, self.inputs = spark, paths, state, inputs
+        self.compared: dict[str, str] = {}  # name -> "change feed" | "whole versions" | "new table"
+        self._rows: dict[str, DataFrame] = {}
+
+    def changed(self, name: str) -> bool:
+        return self.state.get(name) != self.inputs["_versions"][name]
+
+    def rows(self, name: str) -> DataFrame:
+        if name not in self._rows:
+            rows = self._changed_rows(name)
+            # kept: the rows are read by more than one step (parcels, touched dates); a new table is read as it is
+            self._rows[name] = rows if self.compared[name] == "new table" else materialize(rows)
+        return self._rows[name]
+
+    def _changed_rows(self, name: str) -> DataFrame:
+        keys, columns = DIMENSIONS.get(name, (KEYS.get(name), None))
+        before, now, current = self.state[name], self.inputs["_versions"][name], self.inputs[name]
+        if before == MISSING:  # a table that appeared since the last run: all its rows are new
+            self.compared[name] = "new table"
+            return current
+        feed = tables.read_change_feed(self.spark, self.paths[name], after=before, through=now)
+        if feed is None:
+            self.compared[name] = "whole versions"
+            old, new = tables.read(self.spark, self.paths[name], version=before), current
+        else:
+            self.compared[name] = "change feed"
+            old, new = net_changes(feed, keys=keys)
+        ch = changed_keys(old, new, keys=keys, columns=columns or new.columns)
+        return (old.join(ch, list(keys), "left_semi")
+                .unionByName(new.join(ch, list(keys), "left_semi"), allowMissingColumns=True))
+
+    def release(self) -> None:
+        for name, df in self._rows.items():
+            if self.compared[name] != "new table":
+                release(df)
 
 
 class _FullRunNeeded(Exception):
     """An input changed in a way the incremental run cannot follow (the message says which)."""
 
 
-def _touched_by_dimensions(spark, paths, state, inputs, *, sale_events: DataFrame,
+def _touched_by_dimensions(spark, paths, state, inputs, changes: _Changes, *, sale_events: DataFrame,
                            platform_timezones: dict[str, str]) -> tuple[list[DataFrame], DataFrame | None]:
     """(platform_id, order_date) frames touched by changed customers, products and promotions, and the
     period keys of the sale events a promotion change moved (None when no promotion changed)."""
@@ -97,25 +139,22 @@ def _touched_by_dimensions(spark, paths, state, inputs, *, sale_events: DataFram
     parts: list[DataFrame] = []
     event_keys = None
     for name in (*DIMENSIONS, "promotions"):
-        before, now = state.get(name), inputs["_versions"][name]
-        if before == now:
+        if not changes.changed(name):
             continue
-        if MISSING in (before, now):
+        if MISSING in (state.get(name), inputs["_versions"][name]):
             raise _FullRunNeeded(f"silver {name} appeared or disappeared")
-        old = tables.read(spark, paths[name], version=before)
-        if name in DIMENSIONS:
-            keys, columns = DIMENSIONS[name]
-            ch = changed_keys(old, inputs[name], keys=keys, columns=columns)
         if name == "customers":
-            parts.append(settlement.join(ch, list(keys), "left_semi").select("platform_id", "order_date"))
+            customers = changes.rows(name).select("platform_id", "customer_id").distinct()
+            parts.append(settlement.join(customers, ["platform_id", "customer_id"], "left_semi")
+                         .select("platform_id", "order_date"))
         elif name == "products":
             # lines and sessions take a product's category and brand by product_id, from any of its SKUs
-            products = (old.select("sku_id", "product_id").unionByName(inputs[name].select("sku_id", "product_id"))
-                        .join(ch, "sku_id", "left_semi").select("product_id").distinct())
+            products = changes.rows(name).select("product_id").distinct()
             parts.append(settlement.join(products, "product_id", "left_semi").select("platform_id", "order_date"))
             parts.append(clicks.join(products, "product_id", "left_semi")
                          .select("platform_id", F.col("event_date").alias("order_date")))
-        else:  # promotions: the sale events they define, before and now
+        else:  # promotions (a small table): the sale events they define, before and now
+            old = tables.read(spark, paths[name], version=state[name])
             events_before = to_sale_events(old, platform_timezones=platform_timezones)
             moved = events_before.subtract(sale_events).unionByName(sale_events.subtract(events_before))
             event_keys = moved.select("period_key").distinct()
@@ -124,29 +163,42 @@ def _touched_by_dimensions(spark, paths, state, inputs, *, sale_events: DataFram
     return parts, event_keys
 
 
-def _touched_order_dates(spark, paths, state, inputs) -> DataFrame:
-    """(platform_id, order_date) of every fact that changed since ``state``: settlement lines (old and new
-    dates), orders, returns, reviews, scans (through their orders), payments, and session dates."""
-    settlement, orders = inputs["order_line_settlement"], inputs["orders"]
+def _touched_order_dates(inputs, changes: _Changes) -> DataFrame:
+    """(platform_id, order_date) of every fact that changed since the last run, as it was and as it is:
+    settlement lines, orders, returns, reviews, scans and payments (through their orders), and session dates."""
+    orders = inputs["orders"]
     parts: list[DataFrame] = []
-    versions_changed = [n for n in KEYS if state.get(n) != inputs["_versions"][n]]
-    for name in versions_changed:
-        if state[name] == MISSING:
-            # a table that appeared since the last run: all its rows are new
-            ch = inputs[name].select(*KEYS[name]).distinct()
-        else:
-            ch = _changed(spark, name, paths[name], state[name], inputs[name])
-        if name == "order_line_settlement":
-            old = tables.read(spark, paths[name], version=state[name])
-            for df in (old, settlement):
-                parts.append(df.join(ch, ["order_id", "line_id"], "left_semi").select("platform_id", "order_date"))
+    for name in KEYS:
+        if not changes.changed(name):
+            continue
+        rows = changes.rows(name)
+        if name in ("order_line_settlement", "orders"):
+            parts.append(rows.select("platform_id", "order_date"))
         elif name == "clickstream":
-            parts.append(inputs[name].join(ch, "event_id", "left_semi")
-                         .select("platform_id", F.col("event_date").alias("order_date")))
+            parts.append(rows.select("platform_id", F.col("event_date").alias("order_date")))
         else:
-            ids = inputs[name].join(ch, list(KEYS[name]), "left_semi").select("order_id")
+            ids = rows.select("order_id").distinct()
             parts.append(orders.join(ids, "order_id", "left_semi").select("platform_id", "order_date"))
-    return _union_dates(spark, parts)
+    return _union_dates(orders.sparkSession, parts)
+
+
+# days around a period's dates whose lines its sessions read: a purchase up to 24 h after a session ended (and an
+# hour before) is no loss; local order dates and session dates differ by at most a day of time zone
+SESSION_MARGIN_DAYS = (2, 3)
+
+
+def _within_periods(settlement: DataFrame, clicks: DataFrame, dated: DataFrame, *, keys: list[str]):
+    """``settlement`` and ``clicks`` cut to what the periods ``keys`` read: the lines of their dates (and the days
+    around them, for the sessions), and every event of the sessions that started on one of their dates.
+    ``dated``: (platform_id, order_date) with the periods they fall in (``with_periods``)."""
+    dates = dated.where(F.col("period_key").isin(*keys)).select("platform_id", "order_date").distinct()
+    before, after = SESSION_MARGIN_DAYS
+    line_dates = dates.select("platform_id", F.explode(F.sequence(
+        F.date_sub("order_date", before), F.date_add("order_date", after))).alias("order_date")).distinct()
+    started = (clicks.join(F.broadcast(dates.withColumnRenamed("order_date", "event_date")),
+                           ["platform_id", "event_date"], "left_semi").select("session_id").distinct())
+    return (settlement.join(F.broadcast(line_dates), ["platform_id", "order_date"], "left_semi"),
+            clicks.join(started, "session_id", "left_semi"))
 
 
 def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
@@ -158,19 +210,15 @@ def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
     return out.distinct()
 
 
-def _write_tracking(ctx, inputs, paths, state, incremental: bool, as_of) -> int:
+def _write_tracking(ctx, inputs, state, changes: _Changes, incremental: bool, as_of) -> int:
     spark, cfg = ctx.spark, ctx.cfg
     events = inputs["tracking_events"]
     path = gold_path(ctx.cfg.lake.gold, TRACKING)
     build = lambda ev: to_parcel_tracking(ev, orders=inputs["orders"], warehouses=inputs["warehouses"],  # noqa: E731
                                           promise_days=cfg.tracking.promise_days)
-    changed_tracking = state.get("tracking_events") != inputs["_versions"]["tracking_events"]
     if incremental and tables.exists(spark, path) and state.get("tracking_events") != MISSING:
-        if changed_tracking:
-            ch = _changed(spark, "tracking_events", paths["tracking_events"], state["tracking_events"], events)
-            old = tables.read(spark, paths["tracking_events"], version=state["tracking_events"])
-            ships = (events.join(ch, "event_id", "left_semi").select("shipment_id")
-                     .unionByName(old.join(ch, "event_id", "left_semi").select("shipment_id")).distinct())
+        if changes.changed("tracking_events"):
+            ships = changes.rows("tracking_events").select("shipment_id").distinct()
             tables.merge_upsert(build(events.join(ships, "shipment_id", "left_semi")), path, keys=("shipment_id",))
     else:
         tables.overwrite(build(events), path)
@@ -208,24 +256,22 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     inputs: dict = {n: _read_input(spark, n, p, versions[n]) for n, p in paths.items()}
     inputs["_versions"] = versions
 
-    n_exceptions = _write_tracking(ctx, inputs, paths, state, incremental, args.as_of)
+    changes = _Changes(spark, paths, state, inputs)
+    ctx.mark("marts", "parcel tracking")
+    n_exceptions = _write_tracking(ctx, inputs, state, changes, incremental, args.as_of)
 
     tz = {r["platform_id"]: r["timezone"] for r in inputs["platforms"].select("platform_id", "timezone").collect()}
-    # kept as rows of their own (session.materialize): the twelve marts are planned against the kept rows, not
-    # against the joins that built them again and again
     sale_events = materialize(to_sale_events(inputs["promotions"], platform_timezones=tz))
-    lines = materialize(M.to_mart_lines(
-        inputs["order_line_settlement"], orders=inputs["orders"], customers=inputs["customers"],
-        products=inputs["products"], platforms=inputs["platforms"], returns=inputs["returns"],
-        reviews=inputs["reviews"]))
-    sessions = materialize(M.to_session_facts(inputs["clickstream"], products=inputs["products"], lines=lines))
+    settlement, clicks = inputs["order_line_settlement"], inputs["clickstream"]
 
     touched: list[str] | None = None
+    kept: list[DataFrame] = [sale_events]
     if incremental:
+        ctx.mark("marts", "find changed periods")
         try:
-            dims, event_keys = _touched_by_dimensions(spark, paths, state, inputs, sale_events=sale_events,
+            dims, event_keys = _touched_by_dimensions(spark, paths, state, inputs, changes, sale_events=sale_events,
                                                       platform_timezones=tz)
-            touched_dates = _union_dates(spark, [_touched_order_dates(spark, paths, state, inputs), *dims])
+            touched_dates = _union_dates(spark, [_touched_order_dates(inputs, changes), *dims])
         except _FullRunNeeded as e:
             log.info("marts: %s; full run", e)
             incremental = False
@@ -233,34 +279,53 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             log.warning("marts: cannot diff inputs against the last processed versions (%s); full run", e)
             incremental = False
         else:
-            all_dates = lines.select("platform_id", "order_date").unionByName(
-                sessions.select("platform_id", F.col("event_date").alias("order_date"))).distinct()
+            all_dates = materialize(settlement.select("platform_id", "order_date").unionByName(
+                clicks.select("platform_id", F.col("event_date").alias("order_date"))).distinct())
+            kept.append(all_dates)
             touched = sorted(r[0] for r in to_periods_to_rebuild(
                 touched_dates, all_dates=all_dates, sale_events=sale_events, touched_keys=event_keys).collect())
     log.info("marts: %s run; %s periods to rebuild", "incremental" if incremental else "full",
              len(touched) if touched is not None else "all")
+    references: list[str] = []
+    if touched is not None:
+        # comparisons read the previous and year-ago periods too: their lines are built, only the output is
+        # restricted. The lines and sessions are built for the dates of these periods alone.
+        dated = with_periods(all_dates, sale_events=sale_events)
+        references = sorted(r[0] for r in to_reference_keys(dated, touched=touched).collect())
+        settlement, clicks = _within_periods(settlement, clicks, dated, keys=[*touched, *references])
+
+    ctx.mark("marts", "lines and sessions")
+    # kept as rows of their own (session.materialize): the twelve marts are planned against the kept rows, not
+    # against the joins that built them again and again
+    lines = materialize(M.to_mart_lines(
+        settlement, orders=inputs["orders"], customers=inputs["customers"], products=inputs["products"],
+        platforms=inputs["platforms"], returns=inputs["returns"], reviews=inputs["reviews"]))
+    sessions = materialize(M.to_session_facts(clicks, products=inputs["products"], lines=lines))
+    # repurchase, cohorts, new versus returning and the peer tiers read the whole history, from settlement alone
+    buyer_days = materialize(M.to_buyer_days(inputs["order_line_settlement"]))
+    kept += [lines, sessions, buyer_days]
 
     periodic = with_periods(lines, sale_events=sale_events)
     periodic_sessions = with_periods(sessions, sale_events=sale_events, date_col="event_date")
     if touched is not None:
-        # comparisons read the previous and year-ago periods too, so only the output is restricted
-        references = sorted(r[0] for r in to_reference_keys(periodic, touched=touched).collect())
         periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(*references))
         periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*touched))
     periodic = materialize(periodic)
-    session_products = (inputs["clickstream"].where(F.col("event_type").isin("view", "cart"))
+    kept.append(periodic)
+    session_products = (clicks.where(F.col("event_type").isin("view", "cart"))
                         .join(inputs["products"].select("product_id", "brand_id").distinct(), "product_id")
                         .select("session_id", "brand_id", "product_id").distinct())
 
     funnel, lost = M.to_funnel(periodic_sessions, session_products=session_products, k=k)
-    repurchase, retention = M.to_repurchase(lines, k=k)
-    tiers = M.to_brand_tiers(lines, m=m)
+    repurchase, retention = M.to_repurchase(buyer_days, k=k)
+    tiers = M.to_brand_tiers(M.to_brand_category_sales(inputs["order_line_settlement"], products=inputs["products"]),
+                             m=m)
     results: dict[str, DataFrame] = {
         "mart_sales_trend": M.to_sales_trend(periodic, k=k),
         "mart_order_time": M.to_order_time(periodic, k=k),
         "mart_delivery_regions": M.to_delivery_regions(
             periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)), k=k),
-        "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=lines), k=k),
+        "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=buyer_days), k=k),
         "mart_repurchase": repurchase,
         "mart_cohort_retention": retention,
         "mart_products": M.to_products(periodic, k=k),
@@ -291,10 +356,12 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         written[name] = "all" if whole else len(touched or [])
 
     # the marts are independent of each other: written side by side; the benchmarks read four of them
+    ctx.mark("marts", "write")
     ctx.concurrently({name: (lambda n=name, d=df: write(n, d)) for name, df in results.items()}, step="write")
     write("mart_benchmarks", benchmarks())
-    for kept in (periodic, lines, sessions, sale_events):
-        release(kept)
+    for df in kept:
+        release(df)
+    changes.release()
 
     state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted(versions.items())]
     tables.overwrite(spark.createDataFrame(state_rows, MARTS_STATE), state_path)
@@ -302,5 +369,6 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     ctx.summary.details["marts"] = {
         "mode": "incremental" if incremental else "full", "input_versions": versions,
         "periods_rebuilt": touched if touched is not None else "all", "logistics_exceptions": n_exceptions,
+        "changes_read_from": changes.compared,
     }
     log.info("marts: done (%s)", "incremental" if incremental else "full")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from brandlake.transforms.changes import changed_keys, net_changes
 from brandlake.transforms.marts.build import MART_COHORT_RETENTION, MART_REPURCHASE, to_repurchase
 from brandlake.transforms.marts.periods import (
     SALE_EVENTS,
@@ -15,6 +16,9 @@ from brandlake.transforms.marts.periods import (
 )
 from brandlake.transforms.marts.privacy import suppress_small_cells
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from brandlake import tables
 
 
 def test_small_cells_are_suppressed_and_a_lone_one_takes_its_next_smallest_neighbour_along(spark):
@@ -108,3 +112,36 @@ def test_periods_to_rebuild_are_the_touched_ones_and_those_comparing_against_the
     assert_df_equality(refs, spark.createDataFrame([(k,) for k in (
         "week:2024-03-04", "week:2023-03-13", "month:2024-03", "month:2023-04", "event:2024 Spring",
     )], "period_key string"), ignore_row_order=True, ignore_nullable=True)
+
+
+def test_change_feed_nets_out_changes_undone_within_the_range_and_is_absent_for_a_table_without_one(spark, tmp_path):
+    """What the incremental marts read of a table: the keys whose rows differ between the last processed version
+    and now, from Delta's change data feed (tables get it from conf/base.yaml)."""
+    path = str(tmp_path / "t")
+    schema = "k STRING, v INT, note STRING"
+    tables.overwrite(spark.createDataFrame([("a", 1, "x"), ("b", 1, "x"), ("c", 1, "x"), ("d", 1, "x"),
+                                            ("e", 1, "x")], schema), path)                       # version 0
+    steps = [
+        [("a", 2, "x"), ("b", 2, "x"), ("c", 2, "x"), ("f", 1, "x")],   # a, b, c updated; f inserted
+        [("a", 1, "x"), ("b", 3, "x"), ("d", 1, "y")],                  # a back to 1; d: a column not compared
+        [("b", 2, "x"), ("g", 1, "x")],                                 # b: 2 → 3 → 2 again, then …
+        [("b", 3, "x")],                                                # … 3: changed after all
+    ]
+    for rows in steps:
+        tables.merge_upsert(spark.createDataFrame(rows, schema), path, keys=("k",))
+    tables.delete_where(spark, path, F.col("k").isin("e", "g"))      # e deleted; g inserted and deleted again
+    feed = tables.read_change_feed(spark, path, after=0, through=tables.latest_version(spark, path))
+    before, after = net_changes(feed, keys=("k",))
+    changed = changed_keys(before, after, keys=("k",), columns=("k", "v"))
+    assert sorted(r["k"] for r in changed.collect()) == ["b", "c", "e", "f"]
+    assert sorted(tuple(r) for r in before.collect()) == [("a", 1, "x"), ("b", 1, "x"), ("c", 1, "x"),
+                                                          ("d", 1, "x"), ("e", 1, "x")]
+    assert sorted(tuple(r) for r in after.collect()) == [("a", 1, "x"), ("b", 3, "x"), ("c", 2, "x"),
+                                                         ("d", 1, "y"), ("f", 1, "x")]
+    assert tables.read_change_feed(spark, path, after=5, through=5) is None          # nothing since then
+
+    old = str(tmp_path / "no_feed")   # a table written before the setting: no feed, the caller compares versions
+    spark.createDataFrame([("a", 1, "x")], schema).write.format("delta").option(
+        "delta.enableChangeDataFeed", "false").save(old)
+    tables.merge_upsert(spark.createDataFrame([("a", 2, "x")], schema), old, keys=("k",))
+    assert tables.read_change_feed(spark, old, after=0, through=1) is None

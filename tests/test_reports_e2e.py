@@ -185,8 +185,10 @@ def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lak
     corrected, one SKU recategorised, the sale's threshold promotion extended by a day. The run stays
     incremental, rebuilds exactly the periods these touch, and equals a full build."""
     cfg, _ = lake
-    changed = ("silver/orders", "silver/payments", "silver/tracking_events", "silver/clickstream",
-               "silver/customers", "silver/products", "silver/promotions", "gold/order_line_settlement")
+    changed = {"silver/orders": ("order_id",), "silver/payments": ("payment_id",),
+               "silver/tracking_events": ("event_id",), "silver/clickstream": ("event_id",),
+               "silver/customers": ("platform_id", "customer_id"), "silver/products": ("sku_id",),
+               "silver/promotions": ("promotion_id",), "gold/order_line_settlement": ("order_id", "line_id")}
     inputs = lake_inputs(spark, orders=[*ORDERS, LATE_ORDER])
     later = F.lit(dt.datetime(2024, 3, 1))
 
@@ -199,9 +201,13 @@ def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lak
     change("silver/customers", F.col("customer_id") == "cB1", gender="male")               # bought 7 Feb
     change("silver/products", F.col("sku_id") == "pB1-s", category="fragrance")            # sold 7 Feb
     change("silver/promotions", F.col("promotion_id") == "thr", ends_at=dt.datetime(2024, 2, 13, 15))  # 10–13 Feb
-    write_lake(spark, cfg, inputs, only=changed)
+    for key, keys in changed.items():   # upserted, as silver and gold write them: each table's change feed
+        layer, name = key.split("/")    # holds the changed rows alone
+        tables.merge_upsert(inputs[key], f"{getattr(cfg.lake, layer)}/{name}", keys=keys)
     ctx = _run(cfg, spark, marts, full=False, as_of=None)
     assert ctx.summary.details["marts"]["mode"] == "incremental"
+    assert ctx.summary.details["marts"]["changes_read_from"] == {
+        name.split("/")[1]: "change feed" for name in changed if name != "silver/promotions"}
     # the late order (9 Jan): its week and month, and February, which compares with January; 7 Feb: its week,
     # the sale event (presale phase); the promotion: the event and 10–13 Feb's weeks; 19 Feb's week compares
     # with 12 Feb's

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
 
 
 def changed_keys(before: DataFrame, after: DataFrame, *, keys: Sequence[str], columns: Sequence[str]) -> DataFrame:
@@ -19,6 +20,24 @@ def changed_keys(before: DataFrame, after: DataFrame, *, keys: Sequence[str], co
 
     old, new = fingerprint(before), fingerprint(after)
     return new.subtract(old).unionByName(old.subtract(new)).select(*keys).distinct()
+
+
+FEED_BEFORE, FEED_AFTER = ("update_preimage", "delete"), ("update_postimage", "insert")
+
+
+def net_changes(feed: DataFrame, *, keys: Sequence[str]) -> tuple[DataFrame, DataFrame]:
+    """A Delta change data feed over several commits (tables.read_change_feed) as (before, after): each changed
+    key's row as it was before the first commit that touched it (absent if that commit inserted it) and as it is
+    after the last (absent if that commit deleted it), without the feed's own columns. ``changed_keys(before,
+    after, ...)`` then finds the keys whose rows really differ: a row updated and updated back, or inserted and
+    deleted again, is no change."""
+    w = Window.partitionBy(*keys)
+    version = F.col("_commit_version")
+    marked = feed.withColumn("_first", F.min(version).over(w)).withColumn("_last", F.max(version).over(w))
+    data = [c for c in feed.columns if c not in ("_change_type", "_commit_version", "_commit_timestamp")]
+    before = marked.where((version == F.col("_first")) & F.col("_change_type").isin(*FEED_BEFORE)).select(*data)
+    after = marked.where((version == F.col("_last")) & F.col("_change_type").isin(*FEED_AFTER)).select(*data)
+    return before, after
 
 
 # Incremental jobs remember the Delta version of each input they processed last

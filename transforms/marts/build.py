@@ -168,7 +168,7 @@ def to_mart_lines(
     require_columns(platforms, ("platform_id", "timezone", "market"), what="platforms")
     o = orders.select("order_id", "ordered_at", "ship_country", "ship_province", "ship_city")
     c = customers.select("platform_id", "customer_id", "gender", "birth_year")
-    cat = products.groupBy("product_id").agg(F.max("category").alias("category"))
+    cat = _categories(products)
     p = platforms.select("platform_id", "timezone", "market")
     ret = (returns.where(~F.col("status").isin("rejected", "cancelled"))
            .groupBy("order_id", "line_id").agg(F.sum(F.coalesce("quantity", F.lit(1))).alias("returned_units")))
@@ -185,20 +185,53 @@ def to_mart_lines(
         .where(F.col("brand_id").isNotNull())
         .select(
             "brand_id", "platform_id", "market", "order_id", "line_id",
-            F.when(F.col("customer_id").isNotNull(), F.concat_ws("|", "platform_id", "customer_id")).alias("buyer_key"),
+            _buyer_key().alias("buyer_key"),
             "product_id", F.coalesce("category", F.lit("unknown")).alias("category"), "order_date", "ordered_at",
             ((F.dayofweek(local) + 5) % 7 + 1).alias("weekday"), F.hour(local).alias("hour"),
             F.coalesce("ship_country", F.lit("unknown")).alias("ship_country"),
             F.coalesce("ship_province", F.lit("unknown")).alias("ship_province"),
             F.coalesce("ship_city", F.lit("unknown")).alias("ship_city"),
             F.coalesce("gender", F.lit("unknown")).alias("gender"), age_band.alias("age_band"),
-            "quantity", (F.col("settlement_status") != "cancelled").alias("is_live"), "is_presale",
+            "quantity", _is_live().alias("is_live"), "is_presale",
             F.col("reporting_currency").alias("currency"),
             F.col("gross_amount_rpt").alias("gross"), F.col("discount_amount_rpt").alias("discount"),
             F.col("refunded_amount_rpt").alias("refunded"), F.col("settled_amount_rpt").alias("settled"),
             F.coalesce("returned_units", F.lit(0)).cast("long").alias("returned_units"), "rating",
         )
     )
+
+
+def _categories(products: DataFrame) -> DataFrame:
+    """(product_id, category): a product's category, from any of its SKUs."""
+    return products.groupBy("product_id").agg(F.max("category").alias("category"))
+
+
+def _buyer_key() -> Column:
+    """The buyer of a settlement line inside gold (platform × customer; never published); null for a guest."""
+    return F.when(F.col("customer_id").isNotNull(), F.concat_ws("|", "platform_id", "customer_id"))
+
+
+def _is_live() -> Column:
+    return F.col("settlement_status") != "cancelled"
+
+
+def to_buyer_days(settlement: DataFrame) -> DataFrame:
+    """(brand_id, buyer_key, order_date, is_live), distinct, from order_line_settlement alone: the whole-history
+    facts repurchase, cohort retention and new-versus-returning read, equal to those columns of
+    ``to_mart_lines`` without its joins (an incremental run builds those lines for the touched periods only)."""
+    return (settlement.where(F.col("brand_id").isNotNull())
+            .select("brand_id", _buyer_key().alias("buyer_key"), "order_date", _is_live().alias("is_live"))
+            .distinct())
+
+
+def to_brand_category_sales(settlement: DataFrame, *, products: DataFrame) -> DataFrame:
+    """(brand_id, category, settled): all-time settled sales per brand and category (unknown when the product
+    has none) from order_line_settlement, what ``to_brand_tiers`` ranks brands by."""
+    return (settlement.where(F.col("brand_id").isNotNull())
+            .groupBy("brand_id", "product_id").agg(F.sum("settled_amount_rpt").alias("_s"))
+            .join(_categories(products), "product_id", "left")
+            .groupBy("brand_id", F.coalesce("category", F.lit("unknown")).alias("category"))
+            .agg(F.sum("_s").alias("settled")))
 
 
 def _live(c: str) -> Column:
@@ -331,7 +364,8 @@ def to_buyer_groups(periodic: DataFrame, *, k: int) -> DataFrame:
 
 
 def to_repurchase(lines: DataFrame, *, k: int) -> tuple[DataFrame, DataFrame]:
-    """(MART_REPURCHASE, MART_COHORT_RETENTION) from all ``to_mart_lines`` rows (whole history)."""
+    """(MART_REPURCHASE, MART_COHORT_RETENTION) from the whole history's (brand_id, buyer_key, order_date,
+    is_live) rows (``to_buyer_days`` or ``to_mart_lines``)."""
     days = (lines.where(F.col("is_live") & F.col("buyer_key").isNotNull())
             .select("brand_id", "buyer_key", "order_date").distinct())
     last_day = days.agg(F.max("order_date").alias("_last"))
@@ -496,8 +530,9 @@ BENCHMARK_METRICS = ("growth_pct", "conversion_rate", "repurchase_90d_rate", "re
 
 
 def to_brand_tiers(lines: DataFrame, *, m: int) -> DataFrame:
-    """(brand_id, main_category, size_tier): a brand's main category is where it sells most; within it brands
-    are ordered by all-time sales and cut into floor(n / m) tiers of similar size (at least one)."""
+    """(brand_id, main_category, size_tier) from (brand_id, category, settled) rows (``to_mart_lines`` or
+    ``to_brand_category_sales``): a brand's main category is where it sells most; within it brands are ordered by
+    all-time sales and cut into floor(n / m) tiers of similar size (at least one)."""
     by_cat = lines.groupBy("brand_id", "category").agg(_money_sum("settled").alias("_s"))
     main = (by_cat.withColumn("_r", F.row_number().over(
         Window.partitionBy("brand_id").orderBy(F.col("_s").desc(), "category"))).where(F.col("_r") == 1)
@@ -549,5 +584,6 @@ def to_benchmarks(
 __all__ = [
     "MARTS", "to_mart_lines", "with_periods", "to_sales_trend", "to_order_time", "to_delivery_regions",
     "with_buyer_type", "to_buyer_groups", "to_repurchase", "to_products", "to_session_facts", "to_funnel",
-    "to_presale", "to_category_totals", "to_brand_tiers", "to_benchmarks",
+    "to_presale", "to_category_totals", "to_brand_tiers", "to_benchmarks", "to_buyer_days",
+    "to_brand_category_sales",
 ]
