@@ -8,7 +8,7 @@ lands batch N, runs ingest → silver → gold → marts again (incremental, tim
 Online Retail II (`--online-retail`): import → silver → gold (GBP) → marts → report for its one brand; the
 sections its data cannot feed (no clickstream, parcel scans, reviews or sale calendar) say so in the report.
 
-Usage: python benchmarks/bench_reports.py --scale 0.1 | --online-retail [--file PATH]
+Usage: python benchmarks/bench_reports.py --scale 0.1 [--driver-memory 10g] [--resume] | --online-retail [--file PATH]
 """
 
 from __future__ import annotations
@@ -60,36 +60,50 @@ def _report(ctx) -> dict:
 
 
 class StagesSoFar(dict):
-    """Stage timings, also written to ``path`` as each is set: a failure late in a long run keeps the rest."""
+    """Stage timings, also written to ``path`` as each is set: a failure late in a long run keeps the rest;
+    ``resume`` starts from the timings that file already holds (their stages are not run again)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, resume: bool = False):
         super().__init__()
         self.path = path
+        if resume and path.exists():
+            super().update(json.loads(path.read_text()))
 
     def __setitem__(self, key, value):
         super().__setitem__(key, value)
         self.path.write_text(json.dumps(self, indent=2))
 
 
-def generated(scale: float, out: Path, env: str) -> dict:
+def generated(scale: float, out: Path, env: str, *, driver_memory: str | None = None, resume: bool = False) -> dict:
     root = out / f"lake_reports_sf{scale}"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)  # the stages below create the lake, but the run's own context needs its root
-    cfg = load_config(env, overrides={"lake": {"root": str(root)}, "generate": {"scale": scale}})
+    if not resume:
+        shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)  # the stages below create the lake, but the run's context needs its root
+    overrides: dict = {"lake": {"root": str(root)}, "generate": {"scale": scale}}
+    if driver_memory:
+        overrides["spark"] = {"driver_memory": driver_memory}
+    cfg = load_config(env, overrides=overrides)
     with job_context(cfg, f"bench-reports-sf{scale}") as ctx:
         from brandlake.jobs.generate import params_from
 
         n = params_from(ctx, stage_args("brandlake.jobs.generate", scale=scale)).n_batches  # the generator's own count
-        res: dict = {"machine": machine(), "scale": scale, "batches": n, "stages": StagesSoFar(
-            out / f"reports_sf{scale}.partial.json")}
+        res: dict = {"machine": machine(), "scale": scale, "batches": n, "driver_memory": cfg.spark.driver_memory,
+                     "stages": StagesSoFar(out / f"reports_sf{scale}.partial.json", resume=resume)}
         s = res["stages"]
-        s["generate_1_to_n-1"] = _stage(ctx, "generate", until_batch=n - 1, scale=scale)
+        if resume:
+            res["resumed_after"] = sorted(s)  # these stages' timings are from the earlier, interrupted run
+
+        def timed(key: str, name: str, **values) -> None:
+            if key not in s:
+                s[key] = _stage(ctx, name, **values)
+
+        timed("generate_1_to_n-1", "generate", until_batch=n - 1, scale=scale)
         for st in ("ingest", "silver", "gold"):
-            s[f"{st}_first"] = _stage(ctx, st)
-        s["marts_full"] = _stage(ctx, "marts")
-        s["generate_n"] = _stage(ctx, "generate", until_batch=n, scale=scale)
+            timed(f"{st}_first", st)
+        timed("marts_full", "marts")
+        timed("generate_n", "generate", until_batch=n, scale=scale)
         for st in ("ingest", "silver", "gold"):
-            s[f"{st}_batch_n"] = _stage(ctx, st)
+            timed(f"{st}_batch_n", st)
         s["marts_incremental_one_batch"] = _stage(ctx, "marts")
         res["incremental_mode"] = ctx.summary.details["marts"]["mode"]
         rebuilt = ctx.summary.details["marts"]["periods_rebuilt"]
@@ -135,6 +149,9 @@ def main() -> int:
     p.add_argument("--sample", type=int, default=None,
                    help="Online Retail: only the first N rows of the file (written to <out>/online_retail_sample.csv.gz)")
     p.add_argument("--env", default="local")
+    p.add_argument("--driver-memory", help="override spark.driver_memory (local mode: the whole JVM heap)")
+    p.add_argument("--resume", action="store_true",
+                   help="--scale: keep the lake of an interrupted run and skip the stages its partial JSON timed")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     a = p.parse_args()
     out = Path(a.out)
@@ -154,7 +171,7 @@ def main() -> int:
         res, name = online_retail(path, out, a.env), "online_retail"
         res["sample_rows"] = a.sample
     elif a.scale:
-        res, name = generated(a.scale, out, a.env), f"sf{a.scale}"
+        res, name = generated(a.scale, out, a.env, driver_memory=a.driver_memory, resume=a.resume), f"sf{a.scale}"
     else:
         p.error("pass --scale SF or --online-retail")
     (out / f"reports_{name}.json").write_text(json.dumps(res, indent=2, default=str))
