@@ -116,11 +116,11 @@ def test_periods_to_rebuild_are_the_touched_ones_and_those_comparing_against_the
 
 def test_change_feed_nets_out_changes_undone_within_the_range_and_is_absent_for_a_table_without_one(spark, tmp_path):
     """What the incremental marts read of a table: the keys whose rows differ between the last processed version
-    and now, from Delta's change data feed (tables get it from conf/base.yaml)."""
+    and now, from Delta's change data feed (every new table records one: conf/base.yaml)."""
     path = str(tmp_path / "t")
     schema = "k STRING, v INT, note STRING"
-    tables.overwrite(spark.createDataFrame([("a", 1, "x"), ("b", 1, "x"), ("c", 1, "x"), ("d", 1, "x"),
-                                            ("e", 1, "x")], schema), path)                       # version 0
+    spark.createDataFrame([("a", 1, "x"), ("b", 1, "x"), ("c", 1, "x"), ("d", 1, "x"), ("e", 1, "x")], schema) \
+        .write.format("delta").option("delta.enableChangeDataFeed", "true").save(path)       # version 0
     steps = [
         [("a", 2, "x"), ("b", 2, "x"), ("c", 2, "x"), ("f", 1, "x")],   # a, b, c updated; f inserted
         [("a", 1, "x"), ("b", 3, "x"), ("d", 1, "y")],                  # a back to 1; d: a column not compared

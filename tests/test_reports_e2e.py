@@ -48,6 +48,18 @@ def _run(cfg, spark, module, **kw):
     return ctx
 
 
+CHANGE_FEED = "spark.databricks.delta.properties.defaults.enableChangeDataFeed"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def change_feed(spark):
+    """The tables of this module record their changes, as in production (conf/base.yaml; off in conf/test.yaml)."""
+    before = spark.conf.get(CHANGE_FEED, "false")
+    spark.conf.set(CHANGE_FEED, "true")
+    yield
+    spark.conf.set(CHANGE_FEED, before)
+
+
 @pytest.fixture(scope="module")
 def lake(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("reports_lake")
