@@ -58,9 +58,6 @@ def read(spark: SparkSession, path: str, *, version: int | None = None) -> DataF
     return reader.load(path)
 
 
-CHANGE_FEED_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
-
-
 def read_change_feed(spark: SparkSession, path: str, *, after: int, through: int) -> DataFrame | None:
     """The rows inserted, updated or deleted by the commits after version ``after`` up to ``through``, from
     Delta's change data feed (``_change_type``: insert, delete, update_preimage, update_postimage), or None

@@ -131,10 +131,11 @@ class _FullRunNeeded(Exception):
     """An input changed in a way the incremental run cannot follow (the message says which)."""
 
 
-def _touched_by_dimensions(spark, paths, state, inputs, changes: _Changes, *, sale_events: DataFrame,
+def _touched_by_dimensions(changes: _Changes, *, sale_events: DataFrame,
                            platform_timezones: dict[str, str]) -> tuple[list[DataFrame], DataFrame | None]:
     """(platform_id, order_date) frames touched by changed customers, products and promotions, and the
     period keys of the sale events a promotion change moved (None when no promotion changed)."""
+    spark, paths, state, inputs = changes.spark, changes.paths, changes.state, changes.inputs
     settlement, clicks = inputs["order_line_settlement"], inputs["clickstream"]
     parts: list[DataFrame] = []
     event_keys = None
@@ -269,8 +270,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     if incremental:
         ctx.mark("marts", "find changed periods")
         try:
-            dims, event_keys = _touched_by_dimensions(spark, paths, state, inputs, changes, sale_events=sale_events,
-                                                      platform_timezones=tz)
+            dims, event_keys = _touched_by_dimensions(changes, sale_events=sale_events, platform_timezones=tz)
             touched_dates = _union_dates(spark, [_touched_order_dates(inputs, changes), *dims])
         except _FullRunNeeded as e:
             log.info("marts: %s; full run", e)

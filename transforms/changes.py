@@ -23,6 +23,7 @@ def changed_keys(before: DataFrame, after: DataFrame, *, keys: Sequence[str], co
 
 
 FEED_BEFORE, FEED_AFTER = ("update_preimage", "delete"), ("update_postimage", "insert")
+FEED_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")  # the feed's own columns
 
 
 def net_changes(feed: DataFrame, *, keys: Sequence[str]) -> tuple[DataFrame, DataFrame]:
@@ -34,7 +35,7 @@ def net_changes(feed: DataFrame, *, keys: Sequence[str]) -> tuple[DataFrame, Dat
     w = Window.partitionBy(*keys)
     version = F.col("_commit_version")
     marked = feed.withColumn("_first", F.min(version).over(w)).withColumn("_last", F.max(version).over(w))
-    data = [c for c in feed.columns if c not in ("_change_type", "_commit_version", "_commit_timestamp")]
+    data = [c for c in feed.columns if c not in FEED_COLUMNS]
     before = marked.where((version == F.col("_first")) & F.col("_change_type").isin(*FEED_BEFORE)).select(*data)
     after = marked.where((version == F.col("_last")) & F.col("_change_type").isin(*FEED_AFTER)).select(*data)
     return before, after
