@@ -73,6 +73,20 @@ def delta_tables(layer: Path) -> list[str]:
     return sorted(p.name for p in layer.iterdir() if (p / "_delta_log").is_dir() and not p.name.startswith("_"))
 
 
+def load_delta(con, view: str, table, *, columns: list[str]) -> None:
+    """DuckDB temp table ``view`` = ``columns`` of the Delta ``table`` (a deltalake DeltaTable) as of its latest
+    version, read through delta-rs's query engine: it applies deletion vectors, which reading the table's
+    ``file_uris()`` as plain Parquet would not (a row deleted by a MERGE would still be read)."""
+    import pyarrow as pa
+    from deltalake import QueryBuilder
+
+    sel = ", ".join(f'"{c}"' for c in columns)
+    rows = pa.table(QueryBuilder().register("t", table).execute(f"SELECT {sel} FROM t").read_all())
+    con.register(f"_{view}_arrow", rows)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM _{view}_arrow")
+    con.unregister(f"_{view}_arrow")
+
+
 def compare_table(con, a: Path, b: Path) -> dict:
     from deltalake import DeltaTable
 
@@ -82,12 +96,8 @@ def compare_table(con, a: Path, b: Path) -> dict:
     if cols_a != cols_b:
         return {"equal": False, "why": f"columns differ: {cols_a} vs {cols_b}"}
     kept = [c for c in cols_a if c not in RUN_STAMPED]
-    sel = ", ".join(f'"{c}"' for c in kept)
-    nulls = ", ".join(f'NULL AS "{c}"' for c in kept)
     for view, table in (("a", ta), ("b", tb)):
-        uris = table.file_uris()
-        source = "read_parquet(?, union_by_name=true)" if uris else f"(SELECT {nulls} WHERE false)"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT {sel} FROM {source}", [uris] if uris else [])
+        load_delta(con, view, table, columns=kept)
     n_a = con.execute("SELECT count(*) FROM a").fetchone()[0]
     n_b = con.execute("SELECT count(*) FROM b").fetchone()[0]
     only_a = con.execute("SELECT count(*) FROM (SELECT * FROM a EXCEPT ALL SELECT * FROM b)").fetchone()[0]

@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from brandlake.transforms.silver.orders import ORDER_STATUS_SYNONYMS as STATUS_SYNONYMS  # noqa: E402
 
+from benchmarks.gold_identical import load_delta  # noqa: E402
+
 ZONE = r":\d{2}(\.\d+)?\s*(Z|UTC|GMT|[+-]\d{1,2}(:?\d{2})?)$"
 
 
@@ -140,10 +142,10 @@ def main() -> int:
     result["duckdb_s"] = [round(t, 3) for t in times]
     result["bronze_rows"] = con.execute("SELECT count(*) FROM read_parquet(?)", [bronze]).fetchone()[0]
     result["duckdb_orders"] = con.execute("SELECT count(*) FROM duck_orders").fetchone()[0]
-    spark_files = DeltaTable(str(scratch / "silver" / "orders")).file_uris()
+    silver_orders = DeltaTable(str(scratch / "silver" / "orders"))
     cols = ("order_id, order_status, event_type, customer_id, CAST(updated_at AS TIMESTAMP), "
             "CAST(ordered_at AS TIMESTAMP), order_date, shipping_fee_amount")
-    con.execute("CREATE OR REPLACE TEMP TABLE spark_orders AS SELECT * FROM read_parquet(?)", [spark_files])
+    load_delta(con, "spark_orders", silver_orders, columns=[f.name for f in silver_orders.schema().fields])
     result["spark_orders"] = con.execute("SELECT count(*) FROM spark_orders").fetchone()[0]
     same = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM spark_orders "
                        f"INTERSECT ALL SELECT {cols} FROM duck_orders)").fetchone()[0]

@@ -5,9 +5,10 @@ Incremental: the Delta versions of the inputs processed last time are kept in `<
 Nothing changed → nothing is written. Otherwise what changed since those versions is read from each input's
 change data feed (only the commits since then; a table without one is compared whole, version against
 version): parcels whose scans changed are rebuilt and MERGEd on shipment_id, and the marts recompute only the
-periods that changed settlement lines, orders, scans, returns, reviews or sessions touched (plus the periods
-that compare against them), replacing exactly those periods (`replaceWhere period_key IN ...`); their lines and
-sessions are built from the dates of those periods and their comparison periods alone. Customers, products and
+periods that changed settlement lines, orders, scans, returns, reviews or sessions touched, replacing exactly
+those periods (`replaceWhere period_key IN ...`); their lines and sessions are built from those periods' dates
+alone. Sales trend and products (COMPARING) also rewrite the periods that compare with a changed one, from their
+own rows as written (no lines are built for those). Customers, products and
 promotions change with nearly every delivery (new accounts, new SKUs, the next sale's promotions), so they are
 followed too, on the columns the marts read: a changed or new customer touches the dates of its lines, a
 changed SKU those of its product's lines and sessions, and a changed promotion the sale events it moves (their
@@ -27,7 +28,6 @@ from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
     to_periods_to_rebuild,
-    to_reference_keys,
     to_sale_events,
     with_periods,
 )
@@ -56,6 +56,9 @@ KEYS = {"orders": ("order_id",), "payments": ("payment_id",), "returns": ("retur
         "reviews": ("review_id",), "clickstream": ("event_id",), "tracking_events": ("event_id",),
         "order_line_settlement": ("order_id", "line_id")}
 TRACKING, EXCEPTIONS, STATE = "parcel_tracking", "logistics_exceptions", "_marts_state"
+# marts comparing a period with the previous one or the same one a year earlier: a change in a period rewrites
+# the periods comparing with it too (their figures are read back from the mart, not rebuilt from lines)
+COMPARING = ("mart_sales_trend", "mart_products")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -121,6 +124,14 @@ class _Changes:
         return (old.join(ch, list(keys), "left_semi")
                 .unionByName(new.join(ch, list(keys), "left_semi"), allowMissingColumns=True))
 
+    def prefetch(self, name: str) -> None:
+        """Read and keep the rows of ``name`` now. A failure is left to the step that uses them, which decides
+        what it means (a version no longer readable: a full run)."""
+        try:
+            self.rows(name)
+        except Exception as e:  # noqa: BLE001 - raised again, and handled, where the rows are used
+            log.info("marts: could not read the changes of %s yet (%s)", name, e)
+
     def release(self) -> None:
         for name, df in self._rows.items():
             if self.compared[name] != "new table":
@@ -169,6 +180,7 @@ def _touched_order_dates(inputs, changes: _Changes) -> DataFrame:
     settlement lines, orders, returns, reviews, scans and payments (through their orders), and session dates."""
     orders = inputs["orders"]
     parts: list[DataFrame] = []
+    order_ids: list[DataFrame] = []   # of returns, reviews, scans and payments: dated through one read of orders
     for name in KEYS:
         if not changes.changed(name):
             continue
@@ -178,8 +190,10 @@ def _touched_order_dates(inputs, changes: _Changes) -> DataFrame:
         elif name == "clickstream":
             parts.append(rows.select("platform_id", F.col("event_date").alias("order_date")))
         else:
-            ids = rows.select("order_id").distinct()
-            parts.append(orders.join(ids, "order_id", "left_semi").select("platform_id", "order_date"))
+            order_ids.append(rows.select("order_id"))
+    if order_ids:
+        ids = _union(order_ids).distinct()
+        parts.append(orders.join(ids, "order_id", "left_semi").select("platform_id", "order_date"))
     return _union_dates(orders.sparkSession, parts)
 
 
@@ -202,13 +216,17 @@ def _within_periods(settlement: DataFrame, clicks: DataFrame, dated: DataFrame, 
             clicks.join(started, "session_id", "left_semi"))
 
 
-def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
-    if not parts:
-        return spark.createDataFrame([], "platform_id STRING, order_date DATE")
+def _union(parts: list[DataFrame]) -> DataFrame:
     out = parts[0]
     for p in parts[1:]:
         out = out.unionByName(p)
-    return out.distinct()
+    return out
+
+
+def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
+    if not parts:
+        return spark.createDataFrame([], "platform_id STRING, order_date DATE")
+    return _union(parts).distinct()
 
 
 def _write_tracking(ctx, inputs, state, changes: _Changes, incremental: bool, as_of) -> int:
@@ -258,20 +276,28 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     inputs["_versions"] = versions
 
     changes = _Changes(spark, paths, state, inputs)
-    ctx.mark("marts", "parcel tracking")
-    n_exceptions = _write_tracking(ctx, inputs, state, changes, incremental, args.as_of)
+    # the parcels and, on an incremental run, the changed rows of each input, side by side: each is many small
+    # Spark jobs and Delta log reads, mostly driver time
+    ctx.mark("marts", "parcel tracking and changes")
+    work = {TRACKING: lambda: _write_tracking(ctx, inputs, state, changes, incremental, args.as_of)}
+    if incremental:
+        work.update({f"changes of {n}": (lambda n=n: changes.prefetch(n))
+                     for n in (*KEYS, *DIMENSIONS) if changes.changed(n)})
+    n_exceptions = ctx.concurrently(work, step="read", after={TRACKING: ["changes of tracking_events"]})[TRACKING]
 
     tz = {r["platform_id"]: r["timezone"] for r in inputs["platforms"].select("platform_id", "timezone").collect()}
     sale_events = materialize(to_sale_events(inputs["promotions"], platform_timezones=tz))
     settlement, clicks = inputs["order_line_settlement"], inputs["clickstream"]
 
-    touched: list[str] | None = None
+    touched: list[str] | None = None    # the periods rewritten: changed ones and those comparing with them
+    changed: list[str] | None = None    # the periods whose own figures changed: built from their lines
     kept: list[DataFrame] = [sale_events]
     if incremental:
         ctx.mark("marts", "find changed periods")
         try:
             dims, event_keys = _touched_by_dimensions(changes, sale_events=sale_events, platform_timezones=tz)
-            touched_dates = _union_dates(spark, [_touched_order_dates(inputs, changes), *dims])
+            # kept: the periods to rebuild are found from them in more than one pass
+            touched_dates = materialize(_union_dates(spark, [_touched_order_dates(inputs, changes), *dims]))
         except _FullRunNeeded as e:
             log.info("marts: %s; full run", e)
             incremental = False
@@ -281,20 +307,22 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         else:
             all_dates = materialize(settlement.select("platform_id", "order_date").unionByName(
                 clicks.select("platform_id", F.col("event_date").alias("order_date"))).distinct())
-            kept.append(all_dates)
-            touched = sorted(r[0] for r in to_periods_to_rebuild(
-                touched_dates, all_dates=all_dates, sale_events=sale_events, touched_keys=event_keys).collect())
+            kept += [touched_dates, all_dates]
+            rebuild = to_periods_to_rebuild(touched_dates, all_dates=all_dates, sale_events=sale_events,
+                                            touched_keys=event_keys).collect()
+            touched = sorted(r["period_key"] for r in rebuild)
+            changed = sorted(r["period_key"] for r in rebuild if r["changed"])
     log.info("marts: %s run; %s periods to rebuild", "incremental" if incremental else "full",
-             len(touched) if touched is not None else "all")
-    references: list[str] = []
-    if touched is not None:
-        # comparisons read the previous and year-ago periods too: their lines are built, only the output is
-        # restricted. The lines and sessions are built for the dates of these periods alone.
-        dated = with_periods(all_dates, sale_events=sale_events)
-        references = sorted(r[0] for r in to_reference_keys(dated, touched=touched).collect())
-        settlement, clicks = _within_periods(settlement, clicks, dated, keys=[*touched, *references])
-
+             f"{len(touched)} ({len(changed)} changed)" if touched is not None else "all")
     ctx.mark("marts", "lines and sessions")
+    if changed is not None:
+        # the lines and sessions of the changed periods' dates alone: the periods that only compare with them
+        # read their own figures from the marts as written (to_sales_trend, to_products)
+        dated = with_periods(all_dates, sale_events=sale_events)
+        settlement, clicks = _within_periods(settlement, clicks, dated, keys=changed)
+        # the cut clickstream, read by the sessions and by the funnel's products: kept, with the columns they read
+        clicks = materialize(clicks.select(*M.CLICK_COLUMNS))
+        kept.append(clicks)
     # kept as rows of their own (session.materialize): the twelve marts are planned against the kept rows, not
     # against the joins that built them again and again
     lines = materialize(M.to_mart_lines(
@@ -307,9 +335,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
 
     periodic = with_periods(lines, sale_events=sale_events)
     periodic_sessions = with_periods(sessions, sale_events=sale_events, date_col="event_date")
-    if touched is not None:
-        periodic = periodic.where(F.col("period_key").isin(*touched) | F.col("period_key").isin(*references))
-        periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*touched))
+    if changed is not None:
+        periodic = periodic.where(F.col("period_key").isin(*changed))
+        periodic_sessions = periodic_sessions.where(F.col("period_key").isin(*changed))
     periodic = materialize(periodic)
     kept.append(periodic)
     session_products = (clicks.where(F.col("event_type").isin("view", "cart"))
@@ -320,15 +348,21 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     repurchase, retention = M.to_repurchase(buyer_days, k=k)
     tiers = M.to_brand_tiers(M.to_brand_category_sales(inputs["order_line_settlement"], products=inputs["products"]),
                              m=m)
+    def stored(name: str) -> DataFrame | None:
+        """The mart as written, for the periods this run does not build (None on a full run)."""
+        if changed is None:
+            return None
+        return tables.read(spark, gold_path(ctx.cfg.lake.gold, name)).where(~F.col("period_key").isin(*changed))
+
     results: dict[str, DataFrame] = {
-        "mart_sales_trend": M.to_sales_trend(periodic, k=k),
+        "mart_sales_trend": M.to_sales_trend(periodic, k=k, stored=stored("mart_sales_trend")),
         "mart_order_time": M.to_order_time(periodic, k=k),
         "mart_delivery_regions": M.to_delivery_regions(
             periodic, tracking=tables.read(spark, gold_path(ctx.cfg.lake.gold, TRACKING)), k=k),
         "mart_buyer_groups": M.to_buyer_groups(M.with_buyer_type(periodic, lines=buyer_days), k=k),
         "mart_repurchase": repurchase,
         "mart_cohort_retention": retention,
-        "mart_products": M.to_products(periodic, k=k),
+        "mart_products": M.to_products(periodic, k=k, stored=stored("mart_products")),
         "mart_funnel": funnel,
         "mart_lost_visitors": lost,
         "mart_presale": M.to_presale(periodic, orders=inputs["orders"], payments=inputs["payments"], k=k),
@@ -347,13 +381,13 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         path = gold_path(ctx.cfg.lake.gold, name)
         # rebuilt whole: cohort rates change with any new purchase, and peer tiers rank brands by all-time sales
         whole = name in ("mart_repurchase", "mart_cohort_retention", "mart_benchmarks") or touched is None
+        # the marts with comparisons rewrite the periods comparing with a changed one too; the others only those
+        keys = sorted(touched if name in COMPARING else changed) if not whole else []
         if whole:
             tables.overwrite(df, path)
-        elif touched:
-            if "period_key" in df.columns:
-                tables.replace_where(df.where(F.col("period_key").isin(*touched)), path,
-                                     F.col("period_key").isin(*sorted(touched)))
-        written[name] = "all" if whole else len(touched or [])
+        elif keys:
+            tables.replace_where(df.where(F.col("period_key").isin(*keys)), path, F.col("period_key").isin(*keys))
+        written[name] = "all" if whole else len(keys)
 
     # the marts are independent of each other: written side by side; the benchmarks read four of them
     ctx.mark("marts", "write")
@@ -368,7 +402,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     ctx.summary.add_counts(EXCEPTIONS, rows_written=n_exceptions)
     ctx.summary.details["marts"] = {
         "mode": "incremental" if incremental else "full", "input_versions": versions,
-        "periods_rebuilt": touched if touched is not None else "all", "logistics_exceptions": n_exceptions,
+        "periods_rebuilt": touched if touched is not None else "all",
+        "periods_changed": changed if changed is not None else "all", "logistics_exceptions": n_exceptions,
         "changes_read_from": changes.compared,
     }
     log.info("marts: done (%s)", "incremental" if incremental else "full")

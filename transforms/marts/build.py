@@ -250,8 +250,17 @@ def _base_aggs() -> list[Column]:
 # ---------------------------------------------------------------------------------------------------
 # Marts
 
-def to_sales_trend(periodic: DataFrame, *, k: int) -> DataFrame:
-    """MART_SALES_TREND from ``to_mart_lines`` rows already expanded by ``with_periods``."""
+def _with_stored(g: DataFrame, stored: DataFrame | None) -> DataFrame:
+    """``g`` (a mart's figures before its comparisons) and ``stored``: the mart's rows as written, for periods
+    ``g`` was not built for, which its comparisons read (an incremental run builds the changed periods alone)."""
+    if stored is None:
+        return g
+    return g.unionByName(stored.select(*[F.col(f.name).cast(f.dataType) for f in g.schema.fields]))
+
+
+def to_sales_trend(periodic: DataFrame, *, k: int, stored: DataFrame | None = None) -> DataFrame:
+    """MART_SALES_TREND from ``to_mart_lines`` rows already expanded by ``with_periods``; the previous and
+    year-ago figures come from ``periodic`` or, for periods it does not hold, from ``stored`` (``_with_stored``)."""
     g = periodic.groupBy("brand_id", *PERIOD_COLUMNS, "currency").agg(
         *_base_aggs(),
         _money_sum(F.when(F.col("is_live"), F.col("gross"))).alias("_gross"),
@@ -266,6 +275,7 @@ def to_sales_trend(periodic: DataFrame, *, k: int) -> DataFrame:
     ).drop("_gross", "_discount", "_refunded")
     g = suppress_where(g, hide=F.col("buyers") < k, value_cols=(
         "settled_amount", "units", "orders", "buyers", "avg_order_value", "discount_depth", "refund_rate"))
+    g = _with_stored(g, stored)
     ref = g.select("brand_id", "phase", F.col("period_key").alias("_ref_key"),
                    F.col("settled_amount").alias("_ref_amount"), F.col("buyers").alias("_ref_buyers"))
     keyed = g.withColumn("_prev", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start"))) \
@@ -340,16 +350,22 @@ def _dimension_value(dimension: str) -> Column:
 def to_buyer_groups(periodic: DataFrame, *, k: int) -> DataFrame:
     """MART_BUYER_GROUPS from periodic lines carrying ``buyer_type``; the market share is over all brands."""
     live = periodic.where(F.col("is_live") & F.col("buyer_key").isNotNull())
-    parts = [live.select("*", F.lit(d).alias("dimension"), _dimension_value(d).alias("group_value"))
-             for d in DIMENSIONS]
-    rows = parts[0]
-    for p in parts[1:]:
-        rows = rows.unionByName(p)
-    g = rows.groupBy("brand_id", *PERIOD_COLUMNS, "dimension", "group_value", "currency").agg(
-        F.count_distinct("buyer_key").alias("buyers"), F.count_distinct("order_id").alias("orders"),
-        _money_sum("settled").alias("settled_amount"))
+    cell = ["brand_id", *PERIOD_COLUMNS, "dimension", "group_value", "currency"]
+    # each line once per dimension, from one read of the lines
+    groups = F.explode(F.array(*[F.struct(F.lit(d).alias("dimension"), _dimension_value(d).alias("group_value"))
+                                 for d in DIMENSIONS])).alias("_g")
+    rows = (live.select("brand_id", *PERIOD_COLUMNS, "currency", "buyer_key", "order_id", "settled", groups)
+            .select("*", "_g.dimension", "_g.group_value").drop("_g"))
+    # distinct buyers and orders of each cell counted level by level (per order, per buyer, per cell): plain
+    # sums, which Spark aggregates before the shuffle, instead of two distinct counts in one aggregation (which
+    # it plans by copying every row once per distinct column)
+    per_buyer = (rows.groupBy(*cell, "buyer_key", "order_id").agg(F.sum("settled").alias("_settled"))
+                 .groupBy(*cell, "buyer_key").agg(F.count("*").alias("_orders"), F.sum("_settled").alias("_settled")))
+    g = per_buyer.groupBy(*cell).agg(
+        F.count("*").alias("buyers"), F.sum("_orders").alias("orders"), _money_sum("_settled").alias("settled_amount"))
     brand_total = live.groupBy("brand_id", *PERIOD_COLUMNS).agg(F.count_distinct("buyer_key").alias("_brand_buyers"))
-    market = rows.groupBy(*PERIOD_COLUMNS, "dimension", "group_value").agg(F.count_distinct("buyer_key").alias("_mkt"))
+    market = (per_buyer.select(*PERIOD_COLUMNS, "dimension", "group_value", "buyer_key").distinct()
+              .groupBy(*PERIOD_COLUMNS, "dimension", "group_value").agg(F.count("*").alias("_mkt")))
     market_total = live.groupBy(*PERIOD_COLUMNS).agg(F.count_distinct("buyer_key").alias("_mkt_total"))
     out = (g.join(brand_total, ["brand_id", *PERIOD_COLUMNS])
            .join(market, [*PERIOD_COLUMNS, "dimension", "group_value"])
@@ -400,8 +416,9 @@ def to_repurchase(lines: DataFrame, *, k: int) -> tuple[DataFrame, DataFrame]:
     return _conform(rep, MART_REPURCHASE), _conform(ret, MART_COHORT_RETENTION)
 
 
-def to_products(periodic: DataFrame, *, k: int) -> DataFrame:
-    """MART_PRODUCTS; complementary suppression within each brand × period; rank over published products."""
+def to_products(periodic: DataFrame, *, k: int, stored: DataFrame | None = None) -> DataFrame:
+    """MART_PRODUCTS; complementary suppression within each brand × period; rank over published products; the
+    previous period's sales come from ``periodic`` or ``stored`` (as in ``to_sales_trend``)."""
     g = periodic.groupBy("brand_id", *PERIOD_COLUMNS, "product_id", "category", "currency").agg(
         *_base_aggs()[:2], F.count_distinct(_live("buyer_key")).alias("buyers"),
         F.sum(_live("returned_units")).alias("_returned"),
@@ -413,13 +430,19 @@ def to_products(periodic: DataFrame, *, k: int) -> DataFrame:
                              value_cols=("settled_amount", "units", "return_rate", "avg_rating", "reviews"))
     g = g.withColumn("sales_rank", F.when(~F.col("is_suppressed"), F.rank().over(
         Window.partitionBy("brand_id", *PERIOD_COLUMNS, F.col("is_suppressed"))
-        .orderBy(F.col("settled_amount").desc(), "product_id"))))
+        .orderBy(F.col("settled_amount").desc(), "product_id")))).drop("_returned")
+    g = _with_stored(g, stored)
     ref = g.select("brand_id", "phase", "product_id", F.col("period_key").alias("_prev"),
                    F.col("settled_amount").alias("settled_amount_prev"))
     out = (g.withColumn("_prev", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")))
            .join(ref, ["brand_id", "phase", "product_id", "_prev"], "left")
            .withColumn("growth_pct", _pct_change(F.col("settled_amount"), F.col("settled_amount_prev"))))
     return _conform(out, MART_PRODUCTS)
+
+
+# the clickstream columns the session facts and the funnel's products read
+CLICK_COLUMNS = ("session_id", "product_id", "platform_id", "event_date", "event_at", "channel", "device",
+                 "customer_id", "event_type")
 
 
 def to_session_facts(clickstream: DataFrame, *, products: DataFrame, lines: DataFrame) -> DataFrame:

@@ -8,7 +8,7 @@ A period is named by ``period_key``: ``week:2024-03-04`` (its Monday), ``month:2
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from brandlake.transforms.columns import require_columns
 from pyspark.sql import Column, DataFrame
@@ -101,9 +101,10 @@ def year_ago_key(period_type: Column, period_key: Column, period_start: Column) 
 
 def to_periods_to_rebuild(touched_dates: DataFrame, *, all_dates: DataFrame, sale_events: DataFrame,
                           touched_keys: DataFrame | None = None) -> DataFrame:
-    """Column ``period_key`` (distinct): the periods holding a touched (platform_id, order_date), and
-    ``touched_keys`` (e.g. sale events whose dates moved), plus every period of ``all_dates`` whose previous or
-    year-ago period is one of them (its comparisons change)."""
+    """Columns ``period_key`` (distinct) and ``changed``: the periods holding a touched (platform_id,
+    order_date), and ``touched_keys`` (e.g. sale events whose dates moved), with ``changed`` true: their own
+    figures change; plus every other period of ``all_dates`` whose previous or year-ago period is one of them,
+    with ``changed`` false: only its comparisons change."""
     touched = with_periods(touched_dates, sale_events=sale_events).select("period_key").distinct()
     if touched_keys is not None:
         touched = touched.unionByName(touched_keys.select("period_key")).distinct()
@@ -112,15 +113,7 @@ def to_periods_to_rebuild(touched_dates: DataFrame, *, all_dates: DataFrame, sal
         "period_key", previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("_p"),
         year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("_y"))
     t = touched.select(F.col("period_key").alias("_t"))
-    dependents = refs.join(t, (F.col("_p") == F.col("_t")) | (F.col("_y") == F.col("_t")), "left_semi")
-    return touched.unionByName(dependents.select("period_key")).distinct()
-
-
-def to_reference_keys(periodic: DataFrame, *, touched: Sequence[str]) -> DataFrame:
-    """Column ``period_key`` (distinct): the previous and year-ago periods of the ``touched`` periods of
-    ``periodic`` (rows with PERIOD_COLUMNS), whose values the touched periods' comparisons read."""
-    refs = (periodic.where(F.col("period_key").isin(*touched)).select(*PERIOD_COLUMNS).distinct()
-            .select(previous_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("p"),
-                    year_ago_key(F.col("period_type"), F.col("period_key"), F.col("period_start")).alias("y")))
-    return (refs.select(F.explode(F.array("p", "y")).alias("period_key"))
-            .where(F.col("period_key").isNotNull()).distinct())
+    dependents = (refs.join(t, (F.col("_p") == F.col("_t")) | (F.col("_y") == F.col("_t")), "left_semi")
+                  .select("period_key").distinct().join(touched, "period_key", "left_anti"))
+    return (touched.withColumn("changed", F.lit(True))
+            .unionByName(dependents.withColumn("changed", F.lit(False))))
