@@ -16,11 +16,13 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from deltalake import DeltaTable
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.delta_arrow import read_arrow  # noqa: E402
 
 
 def classify(root: Path) -> dict:
-    mismatches = DeltaTable(str(root / "gold" / "settlement_mismatches")).to_pyarrow_table().to_pylist()
+    mismatches = read_arrow(root / "gold" / "settlement_mismatches").to_pylist()
     defects = pq.read_table(root / "truth" / "defects").to_pylist()
     spoiling: dict[str, set[str]] = collections.defaultdict(set)
     for d in defects:

@@ -36,9 +36,10 @@ def main() -> int:
         return rc
     summary = json.loads(Path(a.lake_root, "_runs", "latest.json").read_text())["details"]["train_forecast"]
     print(json.dumps({k: summary[k] for k in ("as_of", "cutoffs", "published", "best_per_level", "decision")}, indent=1))
-    from deltalake import DeltaTable  # reads the gold table without a second Spark session
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.delta_arrow import read_arrow  # reads the gold table without a second Spark session
 
-    bt = DeltaTable(str(Path(a.lake_root, "gold", "forecast_backtest"))).to_pandas()
+    bt = read_arrow(Path(a.lake_root, "gold", "forecast_backtest")).to_pandas()
     wide = bt.pivot_table(index=["level", "candidate"], columns="metric", values="value")
     cols = ["rmsse", "mase", "wape", "bias", "coverage_80", "coverage_95", "event_rmsse", "event_coverage_95",
             "n_series"]

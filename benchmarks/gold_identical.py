@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.delta_arrow import load_delta
+
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 # Stamped by the run itself, not derived from the data: never equal between two runs. A quarantined row's raw
@@ -71,20 +73,6 @@ def delta_tables(layer: Path) -> list[str]:
     if not layer.is_dir():
         return []
     return sorted(p.name for p in layer.iterdir() if (p / "_delta_log").is_dir() and not p.name.startswith("_"))
-
-
-def load_delta(con, view: str, table, *, columns: list[str]) -> None:
-    """DuckDB temp table ``view`` = ``columns`` of the Delta ``table`` (a deltalake DeltaTable) as of its latest
-    version, read through delta-rs's query engine: it applies deletion vectors, which reading the table's
-    ``file_uris()`` as plain Parquet would not (a row deleted by a MERGE would still be read)."""
-    import pyarrow as pa
-    from deltalake import QueryBuilder
-
-    sel = ", ".join(f'"{c}"' for c in columns)
-    rows = pa.table(QueryBuilder().register("t", table).execute(f"SELECT {sel} FROM t").read_all())
-    con.register(f"_{view}_arrow", rows)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS SELECT * FROM _{view}_arrow")
-    con.unregister(f"_{view}_arrow")
 
 
 def compare_table(con, a: Path, b: Path) -> dict:
