@@ -60,6 +60,7 @@ def main() -> None:
     source = load_config(args.env, overrides={"lake": {"root": args.lake_root}})
     bench_root = os.path.join(args.lake_root, "_bench_identity")
     shutil.rmtree(bench_root, ignore_errors=True)
+    os.makedirs(bench_root)  # the benchmark's own lake (a job refuses to run on a lake that does not exist)
     cfg = load_config(args.env, overrides={"lake": {"root": bench_root},
                                            "spark": {"driver_memory": args.driver_memory}})
     out: dict = {"lake": args.lake_root, "split": args.split.isoformat()}
