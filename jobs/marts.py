@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+from functools import reduce
 
 from brandlake.transforms.changes import MARTS_STATE, changed_keys, net_changes
 from brandlake.transforms.gold_tables import gold_path
@@ -192,7 +193,7 @@ def _touched_order_dates(inputs, changes: _Changes) -> DataFrame:
         else:
             order_ids.append(rows.select("order_id"))
     if order_ids:
-        ids = _union(order_ids).distinct()
+        ids = reduce(DataFrame.unionByName, order_ids).distinct()
         parts.append(orders.join(ids, "order_id", "left_semi").select("platform_id", "order_date"))
     return _union_dates(orders.sparkSession, parts)
 
@@ -216,17 +217,10 @@ def _within_periods(settlement: DataFrame, clicks: DataFrame, dated: DataFrame, 
             clicks.join(started, "session_id", "left_semi"))
 
 
-def _union(parts: list[DataFrame]) -> DataFrame:
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.unionByName(p)
-    return out
-
-
 def _union_dates(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
     if not parts:
         return spark.createDataFrame([], "platform_id STRING, order_date DATE")
-    return _union(parts).distinct()
+    return reduce(DataFrame.unionByName, parts).distinct()
 
 
 def _write_tracking(ctx, inputs, state, changes: _Changes, incremental: bool, as_of) -> int:

@@ -226,8 +226,8 @@ def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lak
     assert ctx.summary.details["marts"]["periods_rebuilt"] == [
         "event:2024 Spring Festival Sale", "month:2024-01", "month:2024-02", "week:2024-01-08", "week:2024-02-05",
         "week:2024-02-12", "week:2024-02-19"]
-    # their own figures changed in all but 19 Feb's week, the only one built from lines; sales trend and products
-    # rewrite it too, from their own rows as written
+    # their own figures changed in all but 19 Feb's week, which only compares with 12 Feb's: it alone is not built
+    # from lines; sales trend and products rewrite it from their own rows as written
     assert ctx.summary.details["marts"]["periods_changed"] == [
         "event:2024 Spring Festival Sale", "month:2024-01", "month:2024-02", "week:2024-01-08", "week:2024-02-05",
         "week:2024-02-12"]
