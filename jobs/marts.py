@@ -60,6 +60,9 @@ TRACKING, EXCEPTIONS, STATE = "parcel_tracking", "logistics_exceptions", "_marts
 # marts comparing a period with the previous one or the same one a year earlier: a change in a period rewrites
 # the periods comparing with it too (their figures are read back from the mart, not rebuilt from lines)
 COMPARING = ("mart_sales_trend", "mart_products")
+# the layout of the marts' keys and columns, recorded in the state: marts written under another layout (for
+# example before sale events were keyed without their year, layout 2) are rebuilt whole, not patched
+LAYOUT, LAYOUT_KEY = 2, "_layout"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -258,6 +261,9 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         log.warning("marts: no %s table; the report sections built from it will say so", ", ".join(absent))
     state_path = gold_path(ctx.cfg.lake.gold, STATE)
     state = _read_state(spark, state_path)
+    if state and state.pop(LAYOUT_KEY, 1) != LAYOUT:
+        log.info("marts: the marts were written under an older layout; full run")
+        state = {}
     outputs = [TRACKING, EXCEPTIONS, *M.MARTS]
     have_all = all(tables.exists(spark, gold_path(ctx.cfg.lake.gold, n)) for n in outputs)
     if not args.full and have_all and state == versions:
@@ -391,7 +397,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         release(df)
     changes.release()
 
-    state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted(versions.items())]
+    state_rows = [(n, int(v), ctx.summary.run_id) for n, v in sorted({**versions, LAYOUT_KEY: LAYOUT}.items())]
     tables.overwrite(spark.createDataFrame(state_rows, MARTS_STATE), state_path)
     ctx.summary.add_counts(EXCEPTIONS, rows_written=n_exceptions)
     ctx.summary.details["marts"] = {

@@ -40,10 +40,11 @@ def test_sale_event_days_fall_in_their_phase_and_the_whole_event_besides_week_an
     def utc(day: str, hour: int) -> dt.datetime:   # local midnight / end of day in Asia/Shanghai (UTC+8)
         return dt.datetime.fromisoformat(day) + dt.timedelta(hours=hour - 8)
 
+    # named with their year, as platforms name them: the key drops it, so that the year-ago key finds 2023's
     promotions = spark.createDataFrame([
-        ("tmall", "presale", "Double 11", utc("2024-10-21", 0), utc("2024-11-09", 23)),
-        ("tmall", "threshold", "Double 11", utc("2024-11-10", 0), utc("2024-11-11", 23)),
-        ("tmall", "coupon", "Double 11", utc("2024-11-10", 0), utc("2024-11-11", 23)),
+        ("tmall", "presale", "Double 11 2024", utc("2024-10-21", 0), utc("2024-11-09", 23)),
+        ("tmall", "threshold", "Double 11 2024", utc("2024-11-10", 0), utc("2024-11-11", 23)),
+        ("tmall", "coupon", "2024 Double 11", utc("2024-11-10", 0), utc("2024-11-11", 23)),
     ], "platform_id STRING, promotion_type STRING, event_name STRING, starts_at TIMESTAMP, ends_at TIMESTAMP")
     events = to_sale_events(promotions, platform_timezones={"tmall": "Asia/Shanghai"})
     days = spark.createDataFrame([("tmall", dt.date(2024, 11, 9)), ("tmall", dt.date(2024, 11, 11)),

@@ -103,12 +103,16 @@ def test_capacity_forecast_flags_days_whose_upper_bound_overflows_the_warehouse(
 
 
 def test_peak_load_scales_last_occurrence_hourly_profile_by_growth(spark):
-    calendar = spark.createDataFrame([("tmall", "double11", D(2023, 11, 11), D(2023, 11, 11)),
-                                      ("tmall", "double11", D(2024, 11, 11), D(2024, 11, 11))],
+    # occurrences named with their year, as platforms name them: Double 11 2023 is the one before Double 11
+    # 2024; Double 12 2023, later but another event, is not
+    calendar = spark.createDataFrame([("tmall", "Double 11 2023", D(2023, 11, 11), D(2023, 11, 11)),
+                                      ("tmall", "Double 12 2023", D(2023, 12, 12), D(2023, 12, 12)),
+                                      ("tmall", "Double 11 2024", D(2024, 11, 11), D(2024, 11, 11))],
                                      "platform_id string, event_name string, event_start date, event_end date")
     clicks = [("s1", TS(2023, 10, 20, 9)), ("s2", TS(2023, 11, 1, 9)),                 # 28 days before: 2
               ("s3", TS(2023, 11, 11, 10, 5)), ("s3", TS(2023, 11, 11, 11)),           # one session, first hit 10h
               ("s4", TS(2023, 11, 11, 10, 40)), ("s5", TS(2023, 11, 11, 20, 1)),
+              ("d1", TS(2023, 12, 12, 10)),                                            # Double 12
               ("r1", TS(2024, 9, 10)), ("r2", TS(2024, 9, 11)), ("r3", TS(2024, 9, 20)), ("r4", TS(2024, 9, 30))]
     sessions = spark.createDataFrame([("tmall", s, t) for s, t in clicks],
                                      "platform_id string, session_id string, event_at timestamp")
@@ -117,7 +121,7 @@ def test_peak_load_scales_last_occurrence_hourly_profile_by_growth(spark):
                                    "platform_id string, order_id string, ordered_at timestamp")
     out = to_peak_load_forecast(sessions, orders=orders, calendar=calendar, as_of=TS(2024, 10, 1))
     expected = spark.createDataFrame([
-        ("tmall", "double11", D(2024, 11, 11), TS(2024, 11, 11, 10), 4.0, 0.0, 4.0, 1.0),
-        ("tmall", "double11", D(2024, 11, 11), TS(2024, 11, 11, 20), 2.0, 1.0, 4.0, 1.0),
+        ("tmall", "Double 11 2024", D(2024, 11, 11), TS(2024, 11, 11, 10), 4.0, 0.0, 4.0, 1.0),
+        ("tmall", "Double 11 2024", D(2024, 11, 11), TS(2024, 11, 11, 20), 2.0, 1.0, 4.0, 1.0),
     ], PEAK_LOAD_FORECAST)
     assert_df_equality(out, expected, ignore_row_order=True, ignore_nullable=True)

@@ -191,6 +191,22 @@ def test_rerun_without_new_data_changes_no_table(spark, lake):
     assert ctx.summary.details["marts"]["mode"] == "unchanged"
     assert _versions(spark, cfg) == before
 
+    # marts written under an older layout of their keys (a state without its `_layout` row) are rebuilt whole,
+    # to the same rows, and the state records the layout again
+    state_path = f"{cfg.lake.gold}/{marts.STATE}"
+    state = tables.read(spark, state_path)
+    kept = spark.createDataFrame(state.where(F.col("source") != marts.LAYOUT_KEY).collect(), state.schema)
+    tables.overwrite(kept, state_path)
+    rows = {n: tables.read(spark, f"{cfg.lake.gold}/{n}").collect() for n in MARTS}
+    ctx = _run(cfg, spark, marts, full=False, as_of=None)
+    assert ctx.summary.details["marts"]["mode"] == "full"
+    for name, was in rows.items():
+        assert_df_equality(tables.read(spark, f"{cfg.lake.gold}/{name}"),
+                           spark.createDataFrame(was, tables.read(spark, f"{cfg.lake.gold}/{name}").schema),
+                           ignore_row_order=True, ignore_nullable=True)
+    assert {r["source"]: r["version"] for r in tables.read(spark, state_path).collect()}[marts.LAYOUT_KEY] == \
+        marts.LAYOUT
+
 
 def test_late_order_rebuilds_only_its_periods_and_equals_a_full_build(spark, lake, tmp_path):
     """A delivery with a late order and, as real deliveries have, changed reference rows: one buyer's gender

@@ -55,4 +55,5 @@ MARTS_STATE = T.StructType([
     T.StructField("run_id", T.StringType(), True),
 ])
 """Gold ``_marts_state`` (the marts job's own state). One row per input table: the Delta version the last
-successful marts run processed."""
+successful marts run processed; and the row ``_layout``: the layout of the marts' keys that run wrote
+(jobs/marts.py ``LAYOUT``)."""

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from brandlake.transforms.columns import require_columns
 from brandlake.transforms.forecast import region_of
+from brandlake.transforms.sale_events import event_series
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -180,15 +181,19 @@ def to_capacity_forecast(forecast: DataFrame, *, warehouses: DataFrame, units_pe
 def to_peak_load_forecast(sessions: DataFrame, *, orders: DataFrame, calendar: DataFrame, as_of: dt.datetime,
                           quantile: float = 0.95) -> DataFrame:
     """PEAK_LOAD_FORECAST. ``sessions``: clickstream (platform_id, session_id, event_at); ``orders``:
-    (platform_id, order_id, ordered_at). Hours are UTC. Growth = the 28 days before ``as_of`` over the 28
+    (platform_id, order_id, ordered_at). The previous occurrence of the coming event is the latest one ended
+    before ``as_of`` with the same name once its year is removed ("Double 11 2024" for "Double 11 2025").
+    Hours are UTC. Growth = the 28 days before ``as_of`` over the 28
     days before the previous occurrence's start (sessions and orders each)."""
     ts = F.lit(as_of).cast("timestamp")
     nxt_w = Window.partitionBy("platform_id").orderBy("event_start")
-    cal = calendar.select("platform_id", "event_name", "event_start", "event_end")
+    cal = calendar.select("platform_id", "event_name", event_series(F.col("event_name")).alias("series"),
+                          "event_start", "event_end")
     nxt = (cal.where(F.col("event_start") > F.to_date(ts)).withColumn("_r", F.row_number().over(nxt_w))
            .where("_r = 1").drop("_r"))
+    # the previous occurrence: the same event a year (or an edition) earlier, named without its year
     prev = (nxt.alias("n").join(cal.alias("p"), (F.col("n.platform_id") == F.col("p.platform_id"))
-                                & (F.col("p.event_name") == F.col("n.event_name"))
+                                & (F.col("p.series") == F.col("n.series"))
                                 & (F.col("p.event_end") < F.to_date(ts)))
             .groupBy("n.platform_id", "n.event_name", "n.event_start", "n.event_end")
             .agg(F.max_by("p.event_start", "p.event_start").alias("prev_start"),

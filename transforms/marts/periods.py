@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from brandlake.transforms.columns import require_columns
+from brandlake.transforms.sale_events import event_series
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -31,7 +32,9 @@ def _local_date(ts: Column, tz: Column) -> Column:
 
 def to_sale_events(promotions: DataFrame, *, platform_timezones: Mapping[str, str]) -> DataFrame:
     """SALE_EVENTS from silver promotions: the main phase spans the event's non-presale promotions, the
-    presale phase the deposit window of its presale promotion; the event's year is its main start's."""
+    presale phase the deposit window of its presale promotion; the event's year is its main start's, and its
+    key names it without the year its promotions may carry (``event:2024 Double 11`` from "Double 11 2024"),
+    so that the same event a year earlier has the key the comparisons look for."""
     require_columns(promotions, ("platform_id", "promotion_type", "event_name", "starts_at", "ends_at"),
                     what="promotions")
     tz_map = F.create_map(*[x for k, v in sorted(platform_timezones.items()) for x in (F.lit(k), F.lit(v))]) \
@@ -39,7 +42,7 @@ def to_sale_events(promotions: DataFrame, *, platform_timezones: Mapping[str, st
     tz = F.coalesce(F.element_at(tz_map, F.col("platform_id")), F.lit("UTC")) if tz_map is not None else F.lit("UTC")
     p = promotions.where(F.col("event_name").isNotNull() & F.col("starts_at").isNotNull()
                          & F.col("ends_at").isNotNull()).select(
-        "platform_id", "event_name", F.col("promotion_type") == "presale",
+        "platform_id", event_series(F.col("event_name")), F.col("promotion_type") == "presale",
         _local_date(F.col("starts_at"), tz).alias("s"), _local_date(F.col("ends_at"), tz).alias("e"),
     ).toDF("platform_id", "event_name", "is_presale", "s", "e")
     main = (p.where(~F.col("is_presale")).groupBy("platform_id", "event_name", F.year("s").alias("year"))
