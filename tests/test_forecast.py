@@ -9,8 +9,11 @@ import datetime as dt
 from decimal import Decimal as D
 
 import mlflow
+import numpy as np
 import pandas as pd
+import pytest
 from brandlake.models import forecast as fm
+from brandlake.models import tracking
 from brandlake.transforms.forecast import DEMAND_PANEL, to_demand_panel
 from chispa import assert_df_equality
 from pandas.testing import assert_frame_equal
@@ -18,7 +21,7 @@ from pyspark.sql import Row
 from pyspark.sql import types as T
 
 from brandlake import tables
-from brandlake.config import ForecastConfig, LightGbmConfig
+from brandlake.config import ForecastConfig, LightGbmConfig, load_config
 from brandlake.runtime import job_context
 from tests import forecast_data as fd
 from tests.gold_schema import assert_gold_schema
@@ -115,7 +118,11 @@ def _write_inputs(spark, cfg) -> None:
                                            "status string, paid_at timestamp"), f"{silver}/payments")
 
 
-def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, cfg):
+@pytest.fixture(scope="module")
+def scored(spark, base_cfg, tmp_path_factory):
+    """A lake with the small sales history, the forecast trained, registered and scored (twice: the rerun's
+    MERGE replaces its own rows) through the embedded MLflow store."""
+    cfg = load_config("test", overrides={"lake": {"root": str(tmp_path_factory.mktemp("forecast") / "lake")}})
     small = ForecastConfig(horizon=7, cutoffs=2, cutoff_step_days=7, train_origins=6, train_origin_step_days=7,
                            min_history_days=28, min_nonzero_days=2, model_name="test_sales_forecast",
                            lightgbm=LightGbmConfig(num_leaves=7, learning_rate=0.2, n_estimators=60,
@@ -132,7 +139,12 @@ def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, 
         score_forecast.run(ctx, argparse.Namespace(as_of=None, alias="champion"))
     with job_context(cfg, "score-forecast", spark=spark) as ctx:   # rerun: MERGE replaces its own rows
         score_forecast.run(ctx, argparse.Namespace(as_of=None, alias="champion"))
+    return cfg, trained
 
+
+def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, scored):
+    cfg, trained = scored
+    tracking.configure(cfg)
     client = mlflow.MlflowClient()
     assert str(client.get_model_version_by_alias("test_sales_forecast", "champion").version) == "1"  # int on SQLite
     run = client.get_run(trained["mlflow_run_id"])
@@ -165,6 +177,130 @@ def test_train_then_score_publishes_coherent_forecasts_from_the_champion(spark, 
     assert sorted(zip(status["series_id"], status["status"], strict=True)) == [
         ("P1|tmall|WH-CN-BJ", "fitted"), ("P1|tmall|WH-CN-SH", "fitted"), ("P2|tmall|WH-CN-BJ", "fitted"),
         ("P2|tmall|WH-CN-SH", "fitted")]
+
+
+def _local(day: dt.date, hour: int = 0) -> dt.datetime:
+    """UTC time of a local (Asia/Shanghai, UTC+8) hour."""
+    return dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour - 8)
+
+
+def _write_planning_inputs(spark, cfg) -> None:
+    """What plan-logistics reads besides the forecast, as of 18 June 2024 12:00 UTC (the last order update):
+    the orders, inventory snapshots, scans and sessions of the plans, and a coming sale (Mid-year Sale 2024,
+    22–23 June, inside the forecast's horizon) whose previous occurrence (Mid-year Sale 2023) had sessions."""
+    silver, D, T_ = cfg.lake.silver, dt.date, dt.datetime
+    tables.overwrite(spark.createDataFrame([
+        ("O1", "tmall", "shipped", "CN", "Shanghai", T_(2024, 6, 10, 8), T_(2024, 6, 11, 9)),
+        ("O2", "tmall", "paid", "CN", "Shanghai", T_(2024, 6, 18, 8), T_(2024, 6, 18, 8)),
+        ("O3", "tmall", "paid", "CN", "Beijing", T_(2024, 6, 17, 10), T_(2024, 6, 18, 12)),
+        ("O4", "tmall", "delivered", "CN", "Beijing", T_(2024, 6, 1, 10), T_(2024, 6, 5)),
+        ("O5", "tmall", "delivered", "CN", "Shanghai", T_(2024, 2, 1), T_(2024, 2, 5)),     # before the 90 days
+        ("O6", "tmall", "delivered", "CN", "Shanghai", T_(2023, 6, 24, 20, 30), T_(2023, 6, 28)),  # in the 2023 sale
+        ("O7", "tmall", "delivered", "CN", "Shanghai", T_(2023, 6, 5), T_(2023, 6, 9)),    # the 28 days before it
+    ], "order_id string, platform_id string, order_status string, ship_country string, ship_province string, "
+       "ordered_at timestamp, updated_at timestamp"), f"{silver}/orders")
+    tables.overwrite(spark.createDataFrame([
+        ("O1", "L1", "P1", "P1-S", 2), ("O2", "L1", "P1", "P1-M", 1), ("O3", "L1", "P2", "P2-S", 3),
+        ("O4", "L1", "P1", "P1-S", 1), ("O4", "L2", "P1", "P1-M", 1), ("O5", "L1", "P1", "P1-M", 50),
+    ], "order_id string, line_id string, product_id string, sku_id string, quantity int"), f"{silver}/order_lines")
+    tables.overwrite(spark.createDataFrame([
+        ("E1", "O1", "WH-CN-SH", "pickup", T_(2024, 6, 11, 9)), ("E2", "O1", "WH-CN-SH", "delivered", T_(2024, 6, 12)),
+        ("E3", "O4", "WH-CN-BJ", "pickup", T_(2024, 6, 2, 9)),    # before the snapshot: already counted in it
+        ("E4", "O5", "WH-CN-SH", "pickup", T_(2024, 2, 2)),
+    ], "event_id string, order_id string, warehouse_id string, scan_type string, event_at timestamp"),
+        f"{silver}/tracking_events")
+    tables.overwrite(spark.createDataFrame([
+        (D(2024, 6, 1), "WH-CN-SH", "P1-S", 99, 0),     # superseded by 10 June's
+        (D(2024, 6, 10), "WH-CN-SH", "P1-S", 40, 5), (D(2024, 6, 10), "WH-CN-SH", "P1-M", 10, 0),
+        (D(2024, 6, 10), "WH-CN-BJ", "P1-S", 7, None), (D(2024, 6, 10), "WH-CN-BJ", "P2-S", 30, 2),
+        (D(2024, 6, 20), "WH-CN-SH", "P1-S", 1, 0),     # after as_of
+    ], "snapshot_date date, warehouse_id string, sku_id string, on_hand int, reserved int"), f"{silver}/inventory")
+    tables.overwrite(spark.createDataFrame([("WH-CN-SH", 100), ("WH-CN-BJ", 1_000_000)],
+                                           "warehouse_id string, capacity_units int"), f"{silver}/warehouses")
+    promos = tables.read(spark, f"{silver}/promotions")
+    sale = [(f"MY{y}", "tmall", "threshold", f"Mid-year Sale {y}", _local(D(y, 6, d0)),
+             _local(D(y, 6, d0 + 2)) - dt.timedelta(seconds=1), None) for y, d0 in ((2023, 23), (2024, 22))]
+    tables.overwrite(promos.unionByName(spark.createDataFrame(sale, promos.schema)), f"{silver}/promotions")
+    clicks = [("b1", T_(2023, 6, 1)), ("b2", T_(2023, 6, 10)),                        # 28 days before the 2023 sale
+              ("e1", T_(2023, 6, 23, 10, 5)), ("e1", T_(2023, 6, 23, 11)), ("e2", T_(2023, 6, 23, 10, 40)),
+              ("e3", T_(2023, 6, 24, 20, 1)),                                          # in it
+              ("r1", T_(2024, 5, 25)), ("r2", T_(2024, 6, 1)), ("r3", T_(2024, 6, 10)), ("r4", T_(2024, 6, 18, 9))]
+    tables.overwrite(spark.createDataFrame([("tmall", s, t) for s, t in clicks],
+                                           "platform_id string, session_id string, event_at timestamp"),
+                     f"{silver}/clickstream")
+
+
+def test_plan_logistics_turns_the_scored_forecast_into_the_four_plans(spark, scored):
+    from brandlake.jobs import plan_logistics
+    from brandlake.transforms.planning import z_of
+
+    cfg, _ = scored
+    _write_planning_inputs(spark, cfg)
+    with job_context(cfg, "plan-logistics", spark=spark) as ctx:
+        plan_logistics.run(ctx, argparse.Namespace(as_of=None))
+        details = ctx.summary.details["plan_logistics"]
+    D, as_of = dt.date, dt.datetime(2024, 6, 18, 12)
+
+    def read(name: str) -> pd.DataFrame:
+        return tables.read(spark, f"{cfg.lake.gold}/{name}").toPandas()
+
+    # available to ship: 10 June's snapshots, less O1's pickup after it, reservations, and paid orders not
+    # picked up yet (O2 from Shanghai, O3 from Beijing)
+    ats = read("available_to_ship").sort_values(["warehouse_id", "sku_id"]).reset_index(drop=True)
+    assert ats.drop(columns=["snapshot_date", "as_of"]).values.tolist() == [
+        ["WH-CN-BJ", "P1-S", 7, 0, 0, 0, 7], ["WH-CN-BJ", "P2-S", 30, 0, 2, 3, 25],
+        ["WH-CN-SH", "P1-M", 10, 0, 0, 1, 9], ["WH-CN-SH", "P1-S", 40, 2, 5, 0, 33]]
+    assert set(ats["snapshot_date"]) == {D(2024, 6, 10)} and set(ats["as_of"]) == {pd.Timestamp(as_of)}
+
+    fc = read("sales_forecast")
+    fc = fc[fc["forecast_date"] == fc["forecast_date"].max()]
+    # pre-positioning for the coming sale (22–23 June, local): the region's product forecast over the sale days,
+    # split by the SKUs' units of the last 90 days (P1: 3 of P1-S, 2 of P1-M; O5's 50 units are older), plus
+    # z·σ·√lead time, less the stock there
+    z, lead = z_of(cfg.planning.service_level), cfg.planning.lead_time_days
+    pr = fc[(fc["level"] == "product_region") & fc["target_date"].isin([D(2024, 6, 22), D(2024, 6, 23)])].copy()
+    pr[["product_id", "warehouse_id"]] = pr["series_key"].str.split("|", expand=True)
+    pr["var"] = ((pr["units_hi_95"] - pr["units_lo_95"]) / (2 * 1.959963984540054)) ** 2
+    ev = pr.groupby(["warehouse_id", "product_id"]).agg(demand=("units_forecast", "sum"), var=("var", "mean"))
+    stock = {(r.warehouse_id, r.sku_id): r.available_to_ship for r in ats.itertuples()}
+    expected = []
+    for (wh, product), r in ev.iterrows():
+        for sku, share in ({"P1": {"P1-S": 0.6, "P1-M": 0.4}, "P2": {"P2-S": 1.0}}[product]).items():
+            demand, safety = r["demand"] * share, z * np.sqrt(r["var"]) * share * np.sqrt(lead)
+            have = stock.get((wh, sku), 0)
+            expected.append([wh, sku, "Mid-year Sale 2024", D(2024, 6, 22), demand, safety, have,
+                             max(int(np.ceil(demand + safety - have)), 0), D(2024, 6, 22) - dt.timedelta(days=lead)])
+    plan = read("prepositioning_plan").sort_values(["warehouse_id", "sku_id"]).reset_index(drop=True)
+    assert_frame_equal(plan, pd.DataFrame(sorted(expected, key=lambda e: (e[0], e[1])), columns=plan.columns),
+                       check_dtype=False, rtol=1e-9)
+    assert len(plan) == 6 and (plan["units_to_move"] > 0).any()
+
+    # capacity: parcels = the warehouse forecast ÷ units per parcel of its last 90 days' orders (Shanghai: O1, O2 →
+    # 1.5; Beijing: O3, O4 → 2.5), against capacity_units ÷ turn days; Shanghai's 5 parcels a day overflow
+    upp, cap = {"WH-CN-SH": 1.5, "WH-CN-BJ": 2.5}, {"WH-CN-SH": 100, "WH-CN-BJ": 1_000_000}
+    wh = fc[fc["level"] == "warehouse"]
+    expected = pd.DataFrame({
+        "warehouse_id": wh["series_key"], "target_date": wh["target_date"],
+        "parcels_forecast": wh["units_forecast"] / wh["series_key"].map(upp),
+        "parcels_hi_95": wh["units_hi_95"] / wh["series_key"].map(upp),
+        "capacity_parcels": wh["series_key"].map(cap) / cfg.planning.capacity_turn_days})
+    expected["overflow_parcels"] = (expected["parcels_hi_95"] - expected["capacity_parcels"]).clip(lower=0)
+    expected["is_overflow"] = expected["overflow_parcels"] > 0
+    capacity = read("capacity_forecast").sort_values(["warehouse_id", "target_date"]).reset_index(drop=True)
+    assert_frame_equal(capacity, expected[capacity.columns].sort_values(["warehouse_id", "target_date"])
+                       .reset_index(drop=True), check_dtype=False, rtol=1e-9)
+    overflowing = capacity.groupby("warehouse_id")["is_overflow"].sum().to_dict()
+    assert overflowing == {"WH-CN-BJ": 0, "WH-CN-SH": 7} and details["overflow_days"] == 7
+
+    # peak load: Mid-year Sale 2023's hourly sessions and orders, moved to 2024's days and scaled by growth
+    # (sessions: 4 in the 28 days before as_of against 2 before the 2023 sale; orders: 4 against 1)
+    peak = read("peak_load_forecast").sort_values("hour_at").reset_index(drop=True)
+    assert peak.values.tolist() == [
+        ["tmall", "Mid-year Sale 2024", D(2024, 6, 22), pd.Timestamp(2024, 6, 22, 10), 4.0, 0.0, 4.0, 4.0],
+        ["tmall", "Mid-year Sale 2024", D(2024, 6, 22), pd.Timestamp(2024, 6, 23, 20), 2.0, 4.0, 4.0, 4.0]]
+    assert {k: details[k] for k in ("available_to_ship", "prepositioning_plan", "capacity_forecast",
+                                    "peak_load_forecast")} == {"available_to_ship": 4, "prepositioning_plan": 6,
+                                                               "capacity_forecast": 14, "peak_load_forecast": 2}
 
 
 def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_level():
