@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from brandlake.models.metrics import evaluate
+from brandlake.transforms.sale_events import event_series_of
 from mlflow.pyfunc import PythonModel
 
 log = logging.getLogger(__name__)
@@ -134,15 +135,18 @@ def build_calendar(calendar: pd.DataFrame, *, platforms: Sequence[str], days: pd
 
 
 def event_boosts(cal: Calendar, plat_totals: np.ndarray, days: pd.DatetimeIndex) -> np.ndarray:
-    """Per event occurrence: last year's same-named event's uplift on its platform (event-day mean over the
-    mean of the 28 days before its presale/early phase), and the day that uplift became known (its end)."""
+    """Per event occurrence: the uplift of the same event a year earlier on its platform (same name once
+    its year is removed; event-day mean over the mean of the 28 days before its presale/early phase), and
+    the day that uplift became known (its end)."""
     out = np.full((len(cal.events), 2), np.nan)
     d0 = days[0]
+    # the same event a year earlier: occurrences carry their year in the name ("Double 11 2024")
+    series = cal.events["event_name"].map(event_series_of)
     for k, e in cal.events.iterrows():
         if e["platform_id"] not in cal.platforms:
             continue
         p = cal.platforms.index(e["platform_id"])
-        prev = cal.events[(cal.events["platform_id"] == e["platform_id"]) & (cal.events["event_name"] == e["event_name"])
+        prev = cal.events[(cal.events["platform_id"] == e["platform_id"]) & (series == series.iloc[k])
                           & (cal.events["event_start"] < e["event_start"] - pd.Timedelta(days=200))]
         if prev.empty:
             continue

@@ -303,6 +303,26 @@ def test_plan_logistics_turns_the_scored_forecast_into_the_four_plans(spark, sco
                                                                "capacity_forecast": 14, "peak_load_forecast": 2}
 
 
+def test_event_uplift_comes_from_the_same_event_a_year_earlier_named_with_its_year():
+    days = pd.date_range("2023-01-01", "2024-12-31", freq="D")
+    totals = np.full((1, len(days)), 10.0)
+    for lo, hi, level in (("2023-11-10", "2023-11-11", 40.0), ("2023-12-28", "2023-12-28", 90.0)):
+        totals[0, days.get_loc(pd.Timestamp(lo)):days.get_loc(pd.Timestamp(hi)) + 1] = level
+    calendar = pd.DataFrame([
+        ("tmall", name, None, pd.Timestamp(s), pd.Timestamp(e), None) for name, s, e in (
+            ("Double 11 2023", "2023-11-10", "2023-11-11"), ("Year End Sale 2023", "2023-12-28", "2023-12-28"),
+            ("Double 11 2024", "2024-11-10", "2024-11-11"), ("Year End Sale 2024", "2024-12-28", "2024-12-28"))],
+        columns=["platform_id", "event_name", "presale_start", "event_start", "event_end", "discount_pct"])
+    cal = fm.build_calendar(calendar, platforms=["tmall"], days=days, horizon=7)
+    boosts = fm.event_boosts(cal, totals, days)
+    uplift = dict(zip(cal.events["event_name"], boosts[:, 0], strict=True))
+    known = dict(zip(cal.events["event_name"], boosts[:, 1], strict=True))
+    assert np.isnan(uplift["Double 11 2023"]) and np.isnan(uplift["Year End Sale 2023"])   # no earlier one
+    # 2024's Double 11 takes 2023's Double 11 (40 a day against 10 before it), not the later Year End Sale 2023
+    assert (uplift["Double 11 2024"], uplift["Year End Sale 2024"]) == (4.0, 9.0)
+    assert known["Double 11 2024"] == days.get_loc(pd.Timestamp("2023-11-11"))
+
+
 def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_level():
     series = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "platform_id": ["tm", "tm", "jd"],
                            "region": ["CN-31", None, float("nan")], "brand_id": ["b1", "b1", "b2"],

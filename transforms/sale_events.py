@@ -6,11 +6,19 @@ occurrence of the coming event, so both match occurrences on the name without it
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 # a year (1900-2099) standing alone at the start or the end of the name, with its separator
 _YEAR = r"^\s*(19|20)\d{2}[\s\-_/']+|[\s\-_/']+(19|20)\d{2}\s*$"
+
+
+def event_series_of(event_name: str) -> str:
+    """``event_series`` for one name, in Python (the forecast's calendar is a pandas frame)."""
+    stripped = re.sub(_YEAR, "", event_name).strip()
+    return stripped or event_name.strip()
 
 
 def event_series(event_name: Column) -> Column:
