@@ -1,5 +1,6 @@
 """Issue 13 figures on a generated lake: the text models, the return-risk models next to the generator's
-own best achievable ROC-AUC, the knowledge base on a time split, and the lifecycle tables.
+own best achievable ROC-AUC (from the true probabilities, from their order-time part, and from what order
+time can know of the person: ``posterior_propensity``), the knowledge base on a time split, and the lifecycle tables.
 
     BRANDLAKE_PII_KEY=bench python benchmarks/bench_returns13.py --lake-root ./lake_bench [--scale 0.02]
         [--returns-only]
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 # run as a script: the repository root on the path, so `benchmarks.bench_kb` imports
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -34,6 +36,35 @@ def _cli(args: list[str]) -> float:
     return round(time.time() - t0, 1)
 
 
+def posterior_propensity(truth: str, *, settle_days: int = 28) -> pd.DataFrame:
+    """Per truth order line (``line_id``, ``post``): the person's return propensity as far as it can be known
+    when the line is ordered: its posterior mean given the outcomes of the person's earlier lines ordered at
+    least ``settle_days`` before (returned or not, each with its own category, size, discount and delay
+    part), under the generator's prior (synthetic/people.py: uniform 0.6–1.4, times 2.5 for 5 % of people)."""
+    base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
+    o = pd.read_parquet(f"{truth}/orders", columns=["order_id", "ordered_at"])
+    ln = pd.read_parquet(f"{truth}/order_lines", columns=[
+        "line_id", "order_id", "person_id", "category", "is_extreme_size", "discount_depth", "delay_days",
+        "is_returned"]).merge(o, on="order_id").sort_values("ordered_at")
+    part = (ln["category"].map(base).fillna(0.0) + ln["is_extreme_size"].astype(float) * 0.06
+            + ln["discount_depth"] * 0.25 + np.minimum(ln["delay_days"].fillna(0.0) * 0.03, 0.15)).to_numpy()
+    grid = np.linspace(0.6, 1.4, 41)
+    props = np.concatenate([grid, grid * 2.5])
+    log_prior = np.log(np.concatenate([np.full(41, 0.95 / 41), np.full(41, 0.05 / 41)]))
+    at = ln["ordered_at"].to_numpy().astype("datetime64[s]").astype(np.int64)
+    y = ln["is_returned"].to_numpy(bool)
+    post = np.empty(len(ln))
+    for idx in ln.groupby("person_id", sort=False).indices.values():   # positions, in order time
+        p = np.minimum(part[idx, None] * props[None, :], 0.85)
+        loglik = np.where(y[idx, None], np.log(p), np.log1p(-p))        # one row per earlier line
+        for i in idx:
+            known = at[idx] < at[i] - settle_days * 86400
+            lp = log_prior + loglik[known].sum(axis=0)
+            w = np.exp(lp - lp.max())
+            post[i] = (w * props).sum() / w.sum()
+    return pd.DataFrame({"line_id": ln["line_id"].to_numpy(), "post": post})
+
+
 def oracle_auc(spark, truth: str, lake, cfg) -> dict:
     """ROC-AUC of the generator's true return probabilities on the same test lines as the model, and of
     the part of it known at order time (without the delivery-delay term; the person's propensity stays)."""
@@ -43,6 +74,7 @@ def oracle_auc(spark, truth: str, lake, cfg) -> dict:
 
     tracking.configure(cfg)
     out = {}
+    known = posterior_propensity(truth)
     t = spark.read.parquet(f"{truth}/order_lines").select(
         "line_id", "return_probability", "delay_days", "is_returned", "category", "is_extreme_size", "discount_depth")
     for stage in rr.STAGES:
@@ -64,12 +96,14 @@ def oracle_auc(spark, truth: str, lake, cfg) -> dict:
 
         model = mlflow.spark.load_model(f"models:/{name}/{mv.version}")
         scored = rr.with_probability(model.transform(feats)).select("line_id", "label", "probability_return")
-        pdf = scored.join(t, "line_id").toPandas()
+        pdf = scored.join(t, "line_id").toPandas().merge(known, on="line_id", how="left")
         base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
         raw = (pdf["category"].map(base) + pdf["is_extreme_size"].astype(float) * 0.06 + pdf["discount_depth"] * 0.25)
         delay = np.minimum(pdf["delay_days"] * 0.03, 0.15)
         propensity = pdf["return_probability"] / (raw + delay)   # exact unless the 0.85 cap bit
         order_time = np.minimum(raw * propensity, 0.85)
+        # what order time can know: the propensity replaced by its posterior mean from the person's history
+        knowable = np.minimum(raw * pdf["post"], 0.85)
         y = pdf["label"].to_numpy()
         out[stage] = {
             "test_lines_joined_to_truth": int(len(pdf)),
@@ -77,6 +111,8 @@ def oracle_auc(spark, truth: str, lake, cfg) -> dict:
             "model_roc_auc": rr.roc_auc(y, pdf["probability_return"].to_numpy()),
             "oracle_roc_auc_true_probability": rr.roc_auc(y, pdf["return_probability"].to_numpy()),
             "oracle_roc_auc_without_delay": rr.roc_auc(y, order_time.to_numpy()),
+            "oracle_roc_auc_order_time_knowable": rr.roc_auc(y, knowable.to_numpy()),
+            "oracle_roc_auc_segment_only": rr.roc_auc(y, raw.to_numpy()),
             "model_version": f"{name}/{mv.version}",
             "aliases": sorted(mv.aliases),
             "validation_summary": run.data.tags.get("validation_summary"),

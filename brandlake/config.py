@@ -322,8 +322,9 @@ class ReturnsConfig:
     valid_fraction: float = 0.15           # the last 30 % of order time: 15 % validation, 15 % test
     test_fraction: float = 0.15
     label_days: int = 45                   # lines ordered in the last 45 days have no settled label yet
-    max_iter: int = 60
-    max_depth: int = 4
+    max_iter: int = 100                    # GBT rounds
+    max_depth: int = 2                     # shallow trees and big leaves: chosen on the validation window
+    min_instances_per_node: int = 200      # (BENCHMARKS.md, return risk at SF 0.1)
     cost_of_return: float = 60.0           # handling + reverse logistics + write-down per returned line (CNY)
     cost_of_intervention: float = 4.0      # cost of acting on a flagged line (size check call, note)
     intervention_effect: float = 0.25      # share of returns an intervention prevents

@@ -84,7 +84,8 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
     with tracking.training_run(ctx.cfg, run_name=f"train-returns-{stage}", params=c, training_tables=training_tables,
                                tags={"stage": stage, "split.valid_from": str(d.valid_from),
                                      "split.test_from": str(d.test_from), "split.label_until": str(d.label_until)}):
-        model = rr.with_calibration(rr.gbt_pipeline(stage, max_iter=c.max_iter, max_depth=c.max_depth).fit(train),
+        model = rr.with_calibration(rr.gbt_pipeline(stage, max_iter=c.max_iter, max_depth=c.max_depth,
+                                                    min_instances_per_node=c.min_instances_per_node).fit(train),
                                     valid)
         levels, calib = {}, {}
         for split, df in (("valid", valid), ("test", test)):

@@ -248,7 +248,8 @@ def split_dates(min_at, max_at, *, valid_fraction: float, test_fraction: float, 
                       test_from=label_until - span * test_fraction, label_until=label_until)
 
 
-def gbt_pipeline(stage: str, *, max_iter: int, max_depth: int, seed: int = 7) -> Pipeline:
+def gbt_pipeline(stage: str, *, max_iter: int, max_depth: int, min_instances_per_node: int = 1,
+                 seed: int = 7) -> Pipeline:
     """StringIndexers for the categoricals, a VectorAssembler, and a GBTClassifier on ``label`` (its outputs
     are ``gbt_*``: the calibration step, ``with_calibration``, writes the final ``probability``)."""
     cats = categorical_features(stage)
@@ -256,7 +257,7 @@ def gbt_pipeline(stage: str, *, max_iter: int, max_depth: int, seed: int = 7) ->
     vec = VectorAssembler(inputCols=[f"{c}_idx" for c in cats] + list(numeric_features(stage)),
                           outputCol="features", handleInvalid="keep")
     gbt = GBTClassifier(labelCol="label", featuresCol="features", maxIter=max_iter, maxDepth=max_depth,
-                        maxBins=64, stepSize=0.1, subsamplingRate=0.8, seed=seed, predictionCol="gbt_prediction")
+                        minInstancesPerNode=min_instances_per_node, maxBins=64, stepSize=0.1, subsamplingRate=0.8, seed=seed, predictionCol="gbt_prediction")
     gbt.setRawPredictionCol("gbt_raw").setProbabilityCol("gbt_probability")
     return Pipeline(stages=[*idx, vec, gbt])
 

@@ -232,7 +232,8 @@ def _write_return_inputs(spark, cfg) -> None:
 def test_train_then_score_registers_champions_and_merges_return_risk_for_open_lines(spark, cfg):
     from brandlake.jobs import score_returns, train_returns
 
-    small = dataclasses.replace(cfg.returns, model_name="test_return_risk", label_days=10, max_iter=5, max_depth=2)
+    small = dataclasses.replace(cfg.returns, model_name="test_return_risk", label_days=10, max_iter=5, max_depth=2,
+                                min_instances_per_node=1)
     cfg = cfg.with_overrides(returns=small, mlflow=dataclasses.replace(cfg.mlflow, tracking_uri=""))
     _write_return_inputs(spark, cfg)
     # scoring before any model is trained: a missing prerequisite (exit 2) naming the command to run first
