@@ -183,6 +183,7 @@ class ForecastConfig:
     cutoff_step_days: int = 28        # days between backtest origins
     train_origins: int = 8            # global model: training origins before each cut-off
     train_origin_step_days: int = 14
+    train_season_origins: int = 4     # ... and around the same time a year earlier (yearly sales)
     min_history_days: int = 28        # a bottom series with less history is "too_short"
     min_nonzero_days: int = 2         # ... with fewer selling days "too_sparse"
     model_name: str = "brandlake_sales_forecast"

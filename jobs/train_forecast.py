@@ -27,6 +27,7 @@ from brandlake.transforms.forecast_tables import (
     to_series_status_rows,
 )
 from brandlake.transforms.gold_tables import gold_path
+from brandlake.transforms.silver.registry import SILVER_TABLES, published_schema
 from pyspark.sql import DataFrame
 
 from brandlake import tables
@@ -35,7 +36,9 @@ from brandlake.runtime import JobContext
 log = logging.getLogger(__name__)
 
 GOLD_INPUTS = ("sales_daily",)
-SILVER_INPUTS = ("products", "platforms", "promotions", "orders", "order_lines", "payments")
+SILVER_INPUTS = ("products", "platforms", "orders", "order_lines")
+# an imported retailer's export may have no sale calendar and no presale payments: no events, no presale features
+OPTIONAL_SILVER_INPUTS = ("promotions", "payments")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -61,6 +64,15 @@ def load_inputs(ctx: JobContext) -> ForecastData:
                                         hint="run `brandlake silver` and `brandlake gold` first")
     pinned = {name: tables.read(spark, paths[name], version=v) for name, v in versions.items()}
     used = [tracking.TrainingTable(name, paths[name], v) for name, v in versions.items()]
+    for name in OPTIONAL_SILVER_INPUTS:
+        path, v = f"{cfg.lake.silver}/{name}", tables.latest_version(spark, f"{cfg.lake.silver}/{name}")
+        if v is None:
+            log.warning("train-forecast: no silver %s at %s; read as empty (no sale events or presale money)",
+                        name, path)
+            pinned[name] = spark.createDataFrame([], published_schema(SILVER_TABLES[name]))
+        else:
+            pinned[name] = tables.read(spark, path, version=v)
+        used.append(tracking.TrainingTable(name, path, v))
     regions = cfg.forecast.regions
     demand = to_demand_panel(pinned["sales_daily"], products=pinned["products"], regions=regions).persist()
     calendar = to_sale_calendar(pinned["promotions"], platforms=pinned["platforms"]).persist()
@@ -103,7 +115,8 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     data.demand_spark.unpersist()
     bt = fm.run_backtest(inp, cutoffs=cutoffs, horizon=f.horizon, season_length=f.season_length,
                          n_origins=f.train_origins, origin_step=f.train_origin_step_days,
-                         lgbm_params=lgbm_params(f), stat_fc=stat, presale=f.presale_features)
+                         season_origins=f.train_season_origins, lgbm_params=lgbm_params(f), stat_fc=stat,
+                         presale=f.presale_features)
 
     with tracking.training_run(cfg, run_name="train-forecast", params=f, params_prefix="forecast",
                                training_tables=data.training_tables,
@@ -125,7 +138,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         final_rows = fm.rows_at(inp, as_of, horizon=f.horizon, with_target=False)
         if bt.published.startswith("lgbm"):
             train = fm.training_rows(inp, as_of, horizon=f.horizon, n_origins=f.train_origins,
-                                     step=f.train_origin_step_days)
+                                     step=f.train_origin_step_days, season_origins=f.train_season_origins)
             booster = fm.fit_lgbm(train, features=feats, params=lgbm_params(f)).booster_.model_to_string()
         model = fm.ForecastModel(candidate=bt.published, booster=booster, features=feats, quantiles=bt.quantiles,
                                  horizon=f.horizon, season_length=f.season_length)
@@ -178,7 +191,7 @@ def champion_on_same_backtest(cfg, bt: fm.Backtest, inp: fm.ForecastInputs, cuto
         lgp = {k: type(getattr(f.lightgbm, k))(v) for k, v in lg.items()}
         metrics = fm.run_backtest(inp, cutoffs=cutoffs, horizon=f.horizon, season_length=f.season_length,
                                   n_origins=f.train_origins, origin_step=f.train_origin_step_days, lgbm_params=lgp,
-                                  stat_fc=stat, presale=params.get("forecast.presale_features") == "True").metrics
+                                  season_origins=f.train_season_origins, stat_fc=stat, presale=params.get("forecast.presale_features") == "True").metrics
     return validation_metrics(metrics, champ_model.candidate)[0]
 
 

@@ -476,13 +476,25 @@ def rows_at(inp: ForecastInputs, origin, *, horizon: int, with_target: bool = Tr
                        boosts=inp.boosts, plat_totals=inp.plat_totals, with_target=with_target)
 
 
-def training_rows(inp: ForecastInputs, cutoff, *, horizon: int, n_origins: int, step: int) -> pd.DataFrame:
-    """Rows whose targets all lie on or before ``cutoff`` (origins cutoff − horizon − k·step)."""
+def training_origins(cutoff, *, horizon: int, n_origins: int, step: int, season_origins: int = 0) -> list[pd.Timestamp]:
+    """Origins whose targets all lie on or before ``cutoff``: the ``n_origins`` latest (cutoff − horizon − k·step)
+    and ``season_origins`` around the same time a year earlier (52 weeks back, ``step`` apart, centred on the
+    origin whose horizon matches the coming one), so that a sale held once a year (Double 11) is in the
+    training rows before it is forecast again."""
+    c = pd.Timestamp(cutoff)
+    recent = [c - pd.Timedelta(days=horizon + k * step) for k in range(n_origins)]
+    season = [c - pd.Timedelta(days=364 - k * step) for k in range(-((season_origins - 1) // 2), season_origins // 2 + 1)
+              ] if season_origins > 0 else []
+    return recent + [o for o in season if o + pd.Timedelta(days=horizon) <= c]
+
+
+def training_rows(inp: ForecastInputs, cutoff, *, horizon: int, n_origins: int, step: int,
+                  season_origins: int = 0) -> pd.DataFrame:
+    """Rows from ``training_origins`` (an origin with less than 35 days of history before it is skipped)."""
     frames = []
-    for k in range(n_origins):
-        o = pd.Timestamp(cutoff) - pd.Timedelta(days=horizon + k * step)
+    for o in training_origins(cutoff, horizon=horizon, n_origins=n_origins, step=step, season_origins=season_origins):
         if inp.panel.index_of(o) < 35:
-            break
+            continue
         r = rows_at(inp, o, horizon=horizon)
         if not r.empty:
             frames.append(r)
@@ -517,7 +529,7 @@ class Backtest:
 
 def run_backtest(inp: ForecastInputs, *, cutoffs: Sequence, horizon: int, season_length: int, n_origins: int,
                  origin_step: int, lgbm_params: Mapping[str, float], stat_fc: pd.DataFrame | None,
-                 presale: bool = True) -> Backtest:
+                 presale: bool = True, season_origins: int = 0) -> Backtest:
     """Rolling-origin backtest: every candidate forecasts from each cut-off with data up to it only."""
     level_mats = {lv: level_matrix(inp.panel, lv) for lv in LEVELS}
     feats = {"lgbm": feature_names(presale), "lgbm_no_presale": feature_names(False)}
@@ -525,7 +537,8 @@ def run_backtest(inp: ForecastInputs, *, cutoffs: Sequence, horizon: int, season
     for c in cutoffs:
         c = pd.Timestamp(c)
         o = inp.panel.index_of(c)
-        train = training_rows(inp, c, horizon=horizon, n_origins=n_origins, step=origin_step)
+        train = training_rows(inp, c, horizon=horizon, n_origins=n_origins, step=origin_step,
+                              season_origins=season_origins)
         models = {name: fit_lgbm(train, features=f, params=lgbm_params) for name, f in feats.items()}
         test = rows_at(inp, c, horizon=horizon)
         bottom = bottom_candidates(inp, test, stat_fc, models, feats)

@@ -323,6 +323,15 @@ def test_event_uplift_comes_from_the_same_event_a_year_earlier_named_with_its_ye
     assert known["Double 11 2024"] == days.get_loc(pd.Timestamp("2023-11-11"))
 
 
+def test_training_origins_include_the_same_season_a_year_earlier():
+    origins = fm.training_origins("2025-11-04", horizon=28, n_origins=2, step=14, season_origins=3)
+    # the two latest whose 28 days end by the cut-off, and three 52 weeks back around the one whose horizon
+    # (5 Nov – 2 Dec 2024) matches the coming one: Double 11 2024 is in the training rows for Double 11 2025
+    assert [o.date() for o in origins] == [dt.date(2025, 10, 7), dt.date(2025, 9, 23), dt.date(2024, 10, 22),
+                                           dt.date(2024, 11, 5), dt.date(2024, 11, 19)]
+    assert fm.training_origins("2025-11-04", horizon=28, n_origins=1, step=14) == [pd.Timestamp("2025-10-07")]
+
+
 def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_level():
     series = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "platform_id": ["tm", "tm", "jd"],
                            "region": ["CN-31", None, float("nan")], "brand_id": ["b1", "b1", "b2"],
