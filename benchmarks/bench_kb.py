@@ -68,8 +68,10 @@ def agent_cluster(clusters, ch, threshold: float) -> str | None:
 
 def score(rows: list[tuple[bool, bool, bool]]) -> dict:
     n = len(rows)
+    if not n:
+        return {"chats": 0}
     answered = [r for r in rows if r[1]]
-    return {"intent_accuracy": round(sum(r[0] for r in rows) / n, 4),
+    return {"chats": n, "intent_accuracy": round(sum(r[0] for r in rows) / n, 4),
             "answered_without_handoff": round(len(answered) / n, 4),
             "answer_accuracy_all": round(sum(r[2] for r in rows) / n, 4),
             "answer_accuracy_of_answered": round(sum(r[2] for r in answered) / len(answered), 4) if answered
@@ -120,6 +122,7 @@ def evaluate(chats: pd.DataFrame, *, cutoff: dt.datetime, cfg) -> dict:
         out["nearest_question"].append((best[1] == ch["intent"], best[0] >= th,
                                         best[0] >= th and truth is not None and best[2] == truth))
     ask_s = time.time() - t0
+    unseen = (~test["question"].isin(set(train["question"]))).tolist()
     return {
         "cutoff": cutoff.isoformat(), "train_chats": len(train), "test_chats": len(test),
         "kb_entries": len(clusters), "handoff_threshold": th, "similarity_threshold": sim,
@@ -131,6 +134,9 @@ def evaluate(chats: pd.DataFrame, *, cutoff: dt.datetime, cfg) -> dict:
         "majority_intent": major,
         "test_intents": test["intent"].value_counts().to_dict(),
         "results": {k: score(v) for k, v in out.items()},
+        # the same on the chats whose question text never appeared before the cut-off (a new phrasing)
+        "results_on_new_questions": {k: score([x for x, new in zip(v, unseen, strict=True) if new])
+                                     for k, v in out.items()},
         "seconds": {"fit_model_and_kb": round(fit_s, 1), "ask_all_test_chats": round(ask_s, 1)},
     }
 

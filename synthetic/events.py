@@ -197,9 +197,18 @@ def cs_chat_records(orders_df: DataFrame, outcomes: DataFrame, browse: DataFrame
     key = F.concat_ws("|", "platform_id", "customer_id", F.coalesce("order_id", F.lit("")), "intent",
                       F.col("_at").cast("string"))
     chat_id = F.concat(F.lit("CH"), F.substring(F.sha2(key, 256), 1, 16))
-    qa = F.coalesce(*[F.when((F.col("intent") == it) & (F.col("language") == lg),
-                             F.struct(F.lit(q).alias("q"), F.lit(a).alias("a")))
-                      for it, langs in C.CHAT_TEXT.items() for lg, (q, a) in langs.items()])
+    u = {k: uniform(s, f"chat_{k}", key) for k in ("open", "core", "close", "style", "greet")}
+
+    def say(lg: str, phrasings: list[str], answers: tuple[str, str]) -> Column:
+        house = u["style"] < C.HOUSE_ANSWER_SHARE
+        return F.struct(
+            F.concat(pick(C.CHAT_OPENERS[lg], u["open"]), pick(phrasings, u["core"]),
+                     pick(C.CHAT_CLOSERS[lg], u["close"])).alias("q"),
+            F.concat(pick(C.AGENT_GREETINGS[lg], u["greet"]),
+                     F.when(house, F.lit(answers[0])).otherwise(F.lit(answers[1]))).alias("a"))
+
+    qa = F.coalesce(*[F.when((F.col("intent") == it) & (F.col("language") == lg), say(lg, qs, ans))
+                      for it, langs in C.CHAT_TEXT.items() for lg, (qs, ans) in langs.items()])
     c = c.withColumn("qa", qa)
     return c.select(
         chat_id.alias("chat_id"), "platform_id", "customer_id", "order_id", fmt_ts(F.col("_at")).alias("started_at"),

@@ -179,6 +179,22 @@ def test_test_scale_contains_every_platform_promotion_type_and_order_fate(world)
     assert world["ctx"].summary["tables"]["landing.order_events"]["rows_written"] == len(records(world, "order_events"))
 
 
+def test_chats_phrase_their_intent_in_several_ways_and_agents_answer_in_two_styles(world):
+    chats = [r for _, _, r in records(world, "cs_chats") if r and r.get("intent") in C.CHAT_TEXT
+             and r.get("question") and r.get("answer") and r.get("language") in C.CHAT_OPENERS]
+    styles = []
+    for r in chats:
+        lg, (phrasings, answers) = r["language"], C.CHAT_TEXT[r["intent"]][r["language"]]
+        said = {o + q + c for o in C.CHAT_OPENERS[lg] for q in phrasings for c in C.CHAT_CLOSERS[lg]}
+        assert r["question"] in said, r
+        replies = {g + a: k for k, a in enumerate(answers) for g in C.AGENT_GREETINGS[lg]}
+        assert r["answer"] in replies, r
+        styles.append(replies[r["answer"]])
+    pairs = {(r["intent"], r["language"]) for r in chats}
+    assert len(chats) > 20 and len({r["question"] for r in chats}) > 2 * len(pairs)
+    assert 0.6 < styles.count(0) / len(styles) < 0.9      # the house answer, HOUSE_ANSWER_SHARE of the time
+
+
 def _spoiled_orders(world) -> set[str]:
     return {d["order_id"] for d in world["defects"]
             if d["order_id"] and d["defect_type"] not in ("late_event", "duplicate_event")}
