@@ -41,6 +41,7 @@ def main() -> int:
     out = Path(a.out)
     root = out / "lake_online_retail"
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)  # the benchmark creates its lake (commands refuse a missing root)
     overrides: dict = {"lake": {"root": str(root)}, "silver": {"reporting_currency": "GBP"}}
     if a.driver_memory:
         overrides["spark"] = {"driver_memory": a.driver_memory}
