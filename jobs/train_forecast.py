@@ -191,7 +191,8 @@ def champion_on_same_backtest(cfg, bt: fm.Backtest, inp: fm.ForecastInputs, cuto
         lgp = {k: type(getattr(f.lightgbm, k))(v) for k, v in lg.items()}
         metrics = fm.run_backtest(inp, cutoffs=cutoffs, horizon=f.horizon, season_length=f.season_length,
                                   n_origins=f.train_origins, origin_step=f.train_origin_step_days, lgbm_params=lgp,
-                                  season_origins=f.train_season_origins, stat_fc=stat, presale=params.get("forecast.presale_features") == "True").metrics
+                                  season_origins=f.train_season_origins, stat_fc=stat,
+                                  presale=params.get("forecast.presale_features") == "True").metrics
     return validation_metrics(metrics, champ_model.candidate)[0]
 
 

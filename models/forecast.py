@@ -476,15 +476,16 @@ def rows_at(inp: ForecastInputs, origin, *, horizon: int, with_target: bool = Tr
                        boosts=inp.boosts, plat_totals=inp.plat_totals, with_target=with_target)
 
 
-def training_origins(cutoff, *, horizon: int, n_origins: int, step: int, season_origins: int = 0) -> list[pd.Timestamp]:
+def training_origins(cutoff, *, horizon: int, n_origins: int, step: int,
+                     season_origins: int = 0) -> list[pd.Timestamp]:
     """Origins whose targets all lie on or before ``cutoff``: the ``n_origins`` latest (cutoff − horizon − k·step)
     and ``season_origins`` around the same time a year earlier (52 weeks back, ``step`` apart, centred on the
     origin whose horizon matches the coming one), so that a sale held once a year (Double 11) is in the
     training rows before it is forecast again."""
     c = pd.Timestamp(cutoff)
     recent = [c - pd.Timedelta(days=horizon + k * step) for k in range(n_origins)]
-    season = [c - pd.Timedelta(days=364 - k * step) for k in range(-((season_origins - 1) // 2), season_origins // 2 + 1)
-              ] if season_origins > 0 else []
+    around = range(-((season_origins - 1) // 2), season_origins // 2 + 1) if season_origins > 0 else ()
+    season = [c - pd.Timedelta(days=364 - k * step) for k in around]
     return recent + [o for o in season if o + pd.Timedelta(days=horizon) <= c]
 
 

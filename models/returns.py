@@ -257,7 +257,8 @@ def gbt_pipeline(stage: str, *, max_iter: int, max_depth: int, min_instances_per
     vec = VectorAssembler(inputCols=[f"{c}_idx" for c in cats] + list(numeric_features(stage)),
                           outputCol="features", handleInvalid="keep")
     gbt = GBTClassifier(labelCol="label", featuresCol="features", maxIter=max_iter, maxDepth=max_depth,
-                        minInstancesPerNode=min_instances_per_node, maxBins=64, stepSize=0.1, subsamplingRate=0.8, seed=seed, predictionCol="gbt_prediction")
+                        minInstancesPerNode=min_instances_per_node, maxBins=64, stepSize=0.1, subsamplingRate=0.8,
+                        seed=seed, predictionCol="gbt_prediction")
     gbt.setRawPredictionCol("gbt_raw").setProbabilityCol("gbt_probability")
     return Pipeline(stages=[*idx, vec, gbt])
 
