@@ -240,7 +240,9 @@ def features_at(panel: Panel, cal: Calendar, origin, *, horizon: int, presale_li
         dow_vals = np.stack([Ya[:, t - 7 * k] for k in range(k0, k0 + 4) if 0 <= t - 7 * k <= o] or
                             [np.full(len(ids), np.nan)])
         occ = cal.occurrence[pidx, t]
-        known = (occ >= 0) & (boosts[np.maximum(occ, 0), 1] < o)
+        # last year's uplift of the event covering the day, once that occurrence has ended (none without events)
+        uplift = boosts[np.maximum(occ, 0)] if len(boosts) else np.full((len(ids), 2), np.nan)
+        known = (occ >= 0) & (uplift[:, 1] < o)
         f = {
             "series_idx": ids, "h": np.full(len(ids), h, float), "dow": np.full(len(ids), day.dayofweek, float),
             "month": np.full(len(ids), day.month, float), "dom": np.full(len(ids), day.day, float),
@@ -256,7 +258,7 @@ def features_at(panel: Panel, cal: Calendar, origin, *, horizon: int, presale_li
             "is_event": cal.is_event[pidx, t], "presale_phase": cal.presale_phase[pidx, t],
             "days_to_event": cal.days_to_event[pidx, t], "event_day_idx": cal.event_day_idx[pidx, t],
             "event_disc_pct": cal.event_disc_pct[pidx, t],
-            "event_ly_boost": np.where(known, boosts[np.maximum(occ, 0), 0], np.nan),
+            "event_ly_boost": np.where(known, uplift[:, 0], np.nan),
         }
         if pre is not None:
             f.update(pre)

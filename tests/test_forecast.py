@@ -332,6 +332,14 @@ def test_training_origins_include_the_same_season_a_year_earlier():
     assert fm.training_origins("2025-11-04", horizon=28, n_origins=1, step=14) == [pd.Timestamp("2025-10-07")]
 
 
+def test_an_export_without_a_sale_calendar_trains_on_no_events():
+    # an imported retailer's export has no promotions: an empty calendar, no presale lines
+    inp = fm.prepare(fd.demand_frame(), fd.calendar_frame().iloc[0:0], None, horizon=7)
+    rows = fm.training_rows(inp, pd.Timestamp("2024-06-01"), horizon=7, n_origins=2, step=7, season_origins=2)
+    assert len(rows) == 2 * 7 * 4      # two origins × 7 days ahead × 4 series
+    assert (rows["is_event"] == 0).all() and rows["event_ly_boost"].isna().all()
+
+
 def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_level():
     series = pd.DataFrame({"product_id": ["p1", "p2", "p3"], "platform_id": ["tm", "tm", "jd"],
                            "region": ["CN-31", None, float("nan")], "brand_id": ["b1", "b1", "b2"],
