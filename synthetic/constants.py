@@ -150,20 +150,40 @@ BRAND_SUFFIXES = ["", " Studio", " Lab", " & Co", " Atelier", " Life"]
 BRAND_HOME = [("CN", 50), ("US", 12), ("FR", 10), ("JP", 10), ("GB", 8), ("DE", 10)]
 
 LANGUAGE = {"tmall": "zh", "jd": "zh", "amazon_us": "en", "amazon_de": "de", "amazon_uk": "en", "rakuten": "ja"}
-REVIEW_TEXT = {
-    "zh": {"good": ["质量很好，很满意！", "物流很快，包装完好，会回购。", "尺码合适，颜色和图片一样。"],
-           "mid": ["还可以，一般般。", "质量一般，价格还行。"],
-           "bad": ["质量太差了，已退货。", "尺码不对，客服也不理人。", "物流太慢了，等了好久。"]},
-    "en": {"good": ["Great quality, fits perfectly!", "Fast delivery, would buy again.", "Exactly as pictured."],
-           "mid": ["It's okay for the price.", "Decent, but nothing special."],
-           "bad": ["Poor quality, returned it.", "Wrong size and slow support.", "Arrived very late."]},
-    "de": {"good": ["Sehr gute Qualität, passt perfekt!", "Schnelle Lieferung, gerne wieder."],
-           "mid": ["Ganz okay für den Preis.", "In Ordnung, nichts Besonderes."],
-           "bad": ["Schlechte Qualität, zurückgeschickt.", "Lieferung kam viel zu spät."]},
-    "ja": {"good": ["品質がとても良いです。また買います！", "配送が早くて満足です。"],
-           "mid": ["値段相応です。", "まあまあです。"],
-           "bad": ["品質が悪く、返品しました。", "配達がとても遅かったです。"]},
+# Reviews are written aspect by aspect: sentences about sizing, quality, delivery, price, packaging or looks,
+# praising (pos) or complaining (neg); a 3-star review mixes one of each or says something lukewarm (REVIEW_NEUTRAL).
+# A complaint names what went wrong with the line (its return reason, a late delivery) when something did.
+REVIEW_ASPECTS = {
+    "zh": {"sizing": (["尺码合适，穿着很舒服。", "大小刚好，合身。"], ["尺码偏小，穿不上。", "尺寸偏大，不合身。"]),
+           "quality": (["质量很好，做工精细。", "质量不错，很结实。"], ["质量太差了，用了两天就坏了。", "做工粗糙，有瑕疵。"]),
+           "delivery": (["物流很快，第二天就到了。", "快递给力，发货及时。"], ["物流太慢了，等了好久。", "快递一直不更新，送货太晚。"]),
+           "price": (["价格实惠，性价比高。", "这个价钱很值。"], ["价格太贵了，不值。", "比别家贵不少。"]),
+           "packaging": (["包装完好，很用心。", "包装精美，送人合适。"], ["包装破损，盒子压坏了。", "包装太简陋了。"]),
+           "appearance": (["颜色和图片一样，很好看。", "颜色很正，很漂亮。"], ["颜色和图片差很多。", "实物颜色发暗，不好看。"])},
+    "en": {"sizing": (["Fits perfectly, true to size.", "The size is just right."], ["Runs small, too tight for me.", "Far too large, the size is off."]),
+           "quality": (["Great quality, well made.", "Solid quality for daily use."], ["Poor quality, it broke after a week.", "Cheaply made, the seams came apart."]),
+           "delivery": (["Fast delivery, arrived the next day.", "Shipping was quick."], ["Arrived very late.", "Delivery took forever, shipping was slow."]),
+           "price": (["Good value for money.", "Fair price for what you get."], ["Too expensive for what it is.", "Overpriced, not worth the price."]),
+           "packaging": (["Nicely packaged, came in a sturdy box.", "Packaging was neat."], ["The box was crushed, poor packaging.", "Packaging was damaged on arrival."]),
+           "appearance": (["Exactly as pictured, lovely colour.", "Looks great, colour as shown."], ["The colour is nothing like pictured.", "Looks cheaper than pictured."])},
+    "de": {"sizing": (["Passt perfekt, Größe stimmt.", "Die Größe ist genau richtig."], ["Fällt zu klein aus, passt nicht.", "Viel zu groß, Größe stimmt nicht."]),
+           "quality": (["Sehr gute Qualität, gut verarbeitet.", "Qualität ist top."], ["Schlechte Qualität, nach einer Woche kaputt.", "Mangelhaft verarbeitet."]),
+           "delivery": (["Schnelle Lieferung, am nächsten Tag da.", "Versand war schnell."], ["Lieferung kam viel zu spät.", "Der Versand dauerte ewig."]),
+           "price": (["Guter Preis für die Leistung.", "Preis ist fair."], ["Zu teuer für das, was es ist.", "Den Preis nicht wert."]),
+           "packaging": (["Gut verpackt.", "Die Verpackung war sauber."], ["Verpackung war beschädigt.", "Schlechte Verpackung, alles zerdrückt."]),
+           "appearance": (["Farbe wie auf dem Bild, sehr schön.", "Sieht toll aus."], ["Die Farbe ist ganz anders als auf dem Bild.", "Sieht billig aus."])},
+    "ja": {"sizing": (["サイズはぴったりでした。", "サイズ感がちょうどいいです。"], ["サイズが小さくて着られません。", "サイズが大きすぎました。"]),
+           "quality": (["品質がとても良いです。", "しっかりした作りで品質も良い。"], ["品質が悪く、すぐ壊れました。", "作りが雑で不良品でした。"]),
+           "delivery": (["配送が早くて満足です。", "翌日に届きました。"], ["配達がとても遅かったです。", "届くまで時間がかかりすぎました。"]),
+           "price": (["値段の割に良いです。", "価格が安くてお得です。"], ["値段が高すぎます。", "この価格では高いと思います。"]),
+           "packaging": (["梱包が丁寧でした。", "きれいな梱包でした。"], ["梱包が雑で箱が潰れていました。", "梱包が破れていました。"]),
+           "appearance": (["写真通りの色で素敵です。", "色がきれいです。"], ["写真と色が全然違います。", "色が写真より暗いです。"])},
 }
+REVIEW_NEUTRAL = {"zh": ["还可以，一般般。", "中规中矩吧。", "没什么特别的。"],
+                  "en": ["It's okay.", "Decent, but nothing special.", "Average, does the job."],
+                  "de": ["Ganz okay.", "In Ordnung, nichts Besonderes.", "Durchschnittlich."],
+                  "ja": ["まあまあです。", "普通です。", "可もなく不可もなくです。"]}
+REVIEW_TEXT_MISMATCH = 0.04    # share of reviews whose words belong to another star tier (a 5-star complaint)
 # Customer-service chats. A question is an opener + one of several phrasings of its intent + a closer, so that
 # chats after a time cut-off hold combinations never seen before it; an agent answers in one of two styles
 # (the house answer most of the time, a colleague's own wording otherwise), sometimes with a greeting.

@@ -152,20 +152,55 @@ def return_records(outcomes: DataFrame, *, p: WorldParams) -> DataFrame:
     )
 
 
-def _text(table: dict, lang: Column, tier: Column, u: Column) -> Column:
-    return F.coalesce(*[F.when((lang == lg) & (tier == t), pick(txts, u))
-                        for lg, tiers in table.items() for t, txts in tiers.items()])
+ASPECTS = list(C.REVIEW_ASPECTS["en"])
+
+
+def _said(lang: Column, aspect: Column, polarity: int, u: Column) -> Column:
+    """A sentence about ``aspect`` in ``lang``: praise (``polarity`` 0) or complaint (1)."""
+    return F.coalesce(*[F.when((lang == lg) & (aspect == a), pick(list(sentences[polarity]), u))
+                        for lg, aspects in C.REVIEW_ASPECTS.items() for a, sentences in aspects.items()])
+
+
+def review_text(lang: Column, tier: Column, cause: Column, seed: int, key: str) -> Column:
+    """A review in ``lang`` written aspect by aspect for its star ``tier`` (good / mid / bad): praise of one or
+    two aspects; a complaint about ``cause`` (what went wrong with the line, else any aspect) and maybe another;
+    a 3-star review mixes a praise and a complaint of two aspects or says something lukewarm. A few reviews'
+    words belong to another tier (``C.REVIEW_TEXT_MISMATCH``)."""
+    def u(k: str) -> Column:
+        return uniform(seed, f"review_{k}", key)
+
+    flipped = F.when(tier == "good", F.lit("bad")).when(tier == "bad", F.lit("good")).otherwise(
+        pick(["good", "bad"], u("flip_to")))
+    words = F.when(u("flip") < C.REVIEW_TEXT_MISMATCH, flipped).otherwise(tier)
+    first = F.coalesce(F.when(words == "bad", cause), pick(ASPECTS, u("a1")))
+    others = F.array_remove(F.array(*[F.lit(a) for a in ASPECTS]), first)
+    second = F.element_at(others, (F.floor(u("a2") * (len(ASPECTS) - 1)) + 1).cast("int"))
+    sep = F.when(lang.isin("en", "de"), F.lit(" ")).otherwise(F.lit(""))
+    two = u("two") < 0.5
+    neutral = F.coalesce(*[F.when(lang == lg, pick(txts, u("s1"))) for lg, txts in C.REVIEW_NEUTRAL.items()])
+    return (F.when(words == "good", F.concat(_said(lang, first, 0, u("s1")),
+                                             F.when(two, F.concat(sep, _said(lang, second, 0, u("s2")))).otherwise("")))
+            .when(words == "bad", F.concat(_said(lang, first, 1, u("s1")),
+                                           F.when(two, F.concat(sep, _said(lang, second, 1, u("s2")))).otherwise("")))
+            .otherwise(F.when(u("mixed") < 0.6, F.concat(_said(lang, first, 0, u("s1")), sep,
+                                                         _said(lang, second, 1, u("s2")))).otherwise(neutral)))
 
 
 def review_records(outcomes: DataFrame, *, p: WorldParams) -> DataFrame:
-    """Product reviews: rating 1-5 and text in the platform's language (low after returns and delays)."""
+    """Product reviews: rating 1-5 (low after returns and delays) and a text in the platform's language that
+    speaks of what went wrong when something did (``review_text``)."""
     r = outcomes.where(F.col("is_reviewed") & (F.col("reviewed_at") < p.end))
     tier = F.when(F.col("rating") >= 4, F.lit("good")).when(F.col("rating") == 3, F.lit("mid")).otherwise(F.lit("bad"))
+    reason = F.col("return_reason")
+    cause = (F.when(F.col("is_returned") & reason.isin("size_too_small", "size_too_large"), F.lit("sizing"))
+             .when(F.col("is_returned") & reason.isin("defective", "not_as_described"), F.lit("quality"))
+             .when(F.col("is_returned") & (reason == "late_delivery"), F.lit("delivery"))
+             .when(F.col("delay_days") > 2, F.lit("delivery")))
     rid = F.concat(F.lit("RV"), F.substring("line_id", 3, 20))
     return r.select(
         rid.alias("review_id"), "platform_id", "order_id", "line_id", "product_id", "customer_id",
         F.col("rating").cast("string").alias("rating"),
-        _text(C.REVIEW_TEXT, F.col("language"), tier, uniform(p.seed, "review_text", "line_id")).alias("review_text"),
+        review_text(F.col("language"), tier, cause, p.seed, "line_id").alias("review_text"),
         "language", fmt_ts(F.col("reviewed_at")).alias("created_at"),
         *_meta(F.col("reviewed_at"), rid, F.col("order_id")),
     )

@@ -195,6 +195,25 @@ def test_chats_phrase_their_intent_in_several_ways_and_agents_answer_in_two_styl
     assert 0.6 < styles.count(0) / len(styles) < 0.9      # the house answer, HOUSE_ANSWER_SHARE of the time
 
 
+def test_reviews_praise_or_complain_aspect_by_aspect_in_keeping_with_their_stars_mostly(world):
+    said = {}   # language -> text -> the polarities of its sentences
+    for lg, aspects in C.REVIEW_ASPECTS.items():
+        sep = " " if lg in ("en", "de") else ""
+        one = {t: k for pair in aspects.values() for k in (0, 1) for t in pair[k]}
+        said[lg] = {t: (k,) for t, k in one.items()} | {t: (2,) for t in C.REVIEW_NEUTRAL[lg]}
+        said[lg] |= {a + sep + b: (ka, kb) for a, ka in one.items() for b, kb in one.items() if a != b}
+    reviews = [r for _, _, r in records(world, "reviews") if r and r.get("language") in said and r.get("review_text")
+               and r.get("rating") in ("1", "2", "3", "4", "5")]
+    polarity = [said[r["language"]].get(r["review_text"]) for r in reviews]
+    assert None not in polarity and len(reviews) > 30
+    good = [p for p, r in zip(polarity, reviews, strict=True) if int(r["rating"]) >= 4]
+    bad = [p for p, r in zip(polarity, reviews, strict=True) if int(r["rating"]) <= 2]
+    assert good and bad
+    assert sum(set(p) == {0} for p in good) / len(good) > 0.85      # praise only, but for a few mismatched ones
+    assert sum(set(p) == {1} for p in bad) / len(bad) > 0.85
+    assert len({r["review_text"] for r in reviews}) > 20
+
+
 def _spoiled_orders(world) -> set[str]:
     return {d["order_id"] for d in world["defects"]
             if d["order_id"] and d["defect_type"] not in ("late_event", "duplicate_event")}
