@@ -106,9 +106,17 @@ def test_time_split_metrics_count_a_new_agent_answer_as_a_miss_and_score_the_bas
         "majority_intent": "invoice",
         "test_intents": {"invoice": 1, "return_request": 1, "size_advice": 1, "where_is_my_order": 1},
         "results": {
-            "kb": {"intent_accuracy": 0.75, "answered_without_handoff": 0.75, "answer_accuracy_all": 0.5,
+            "kb": {"chats": 4, "intent_accuracy": 0.75, "answered_without_handoff": 0.75, "answer_accuracy_all": 0.5,
                    "answer_accuracy_of_answered": 0.6667},
-            "majority": {"intent_accuracy": 0.25, "answered_without_handoff": 1.0, "answer_accuracy_all": 0.25,
-                         "answer_accuracy_of_answered": 0.25},
-            "nearest_question": {"intent_accuracy": 0.75, "answered_without_handoff": 0.5,
-                                 "answer_accuracy_all": 0.25, "answer_accuracy_of_answered": 0.5}}}
+            "majority": {"chats": 4, "intent_accuracy": 0.25, "answered_without_handoff": 1.0,
+                         "answer_accuracy_all": 0.25, "answer_accuracy_of_answered": 0.25},
+            "nearest_question": {"chats": 4, "intent_accuracy": 0.75, "answered_without_handoff": 0.5,
+                                 "answer_accuracy_all": 0.25, "answer_accuracy_of_answered": 0.5}},
+        # c12 and c13 ask in words no earlier chat used: the KB hands c12 off and answers c13 right
+        "results_on_new_questions": {
+            "kb": {"chats": 2, "intent_accuracy": 0.5, "answered_without_handoff": 0.5, "answer_accuracy_all": 0.5,
+                   "answer_accuracy_of_answered": 1.0},
+            "majority": {"chats": 2, "intent_accuracy": 0.0, "answered_without_handoff": 1.0,
+                         "answer_accuracy_all": 0.0, "answer_accuracy_of_answered": 0.0},
+            "nearest_question": {"chats": 2, "intent_accuracy": 0.5, "answered_without_handoff": 0.0,
+                                 "answer_accuracy_all": 0.0, "answer_accuracy_of_answered": None}}}
