@@ -329,7 +329,7 @@ class ReturnsConfig:
     cost_of_return: float = 60.0           # handling + reverse logistics + write-down per returned line (CNY)
     cost_of_intervention: float = 4.0      # cost of acting on a flagged line (size check call, note)
     intervention_effect: float = 0.25      # share of returns an intervention prevents
-    min_auc_margin: float = 0.0            # challenger must beat baseline and champion by at least this
+    min_auc_loss_gain: float = 0.0         # 1 - ROC-AUC must be this fraction below the baseline's and the champion's
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
-RULES = (validation.Rule("test.auc_loss"), validation.Rule("test.brier"))
+def rules(c) -> tuple[validation.Rule, ...]:
+    """Promotion rules: ranking (1 − ROC-AUC, by ``returns.min_auc_loss_gain`` at least) and calibration (Brier)
+    both no worse than the baseline's and the current champion's on the same test lines."""
+    gain = c.min_auc_loss_gain
+    return (validation.Rule("test.auc_loss", min_gain_vs_baseline=gain, min_gain_vs_champion=gain),
+            validation.Rule("test.brier"))
 OPEN_STATUSES = ("created", "paid", "shipped")
 
 
@@ -113,7 +118,7 @@ def train_stage(ctx: JobContext, inputs: dict[str, DataFrame], stage: str,
             {"test.auc_loss": levels["test"]["auc_loss"], "test.brier": levels["test"]["brier"]},
             baseline={"test.auc_loss": levels["baseline_test"]["auc_loss"],
                       "test.brier": levels["baseline_test"]["brier"]},
-            champion=champion, rules=RULES)
+            champion=champion, rules=rules(c))
         promotion = registry.promote(info, name, decision)
     data.unpersist()
     log.info("train-returns %s: test ROC-AUC %.4f (baseline %.4f), Brier %.4f; %s", stage, levels["test"]["roc_auc"],

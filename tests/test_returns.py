@@ -307,3 +307,20 @@ def test_train_then_score_registers_champions_and_merges_return_risk_for_open_li
                        again.sort_values("line_id").reset_index(drop=True)[cols])
     assert (rescored["lines_scored"], rescored["delta_version"]) == (10, 1)
     assert_gold_schema(spark, cfg.lake.gold, "return_risk")
+
+
+def test_promotion_needs_the_configured_ranking_gain_over_the_baseline():
+    from brandlake.jobs.returns import rules
+    from brandlake.models import validation
+
+    from brandlake.config import ReturnsConfig
+
+    strict = rules(ReturnsConfig(min_auc_loss_gain=0.1))    # 1 - ROC-AUC at least 10 % below the baseline's
+    baseline = {"test.auc_loss": 0.30, "test.brier": 0.12}
+    slightly = validation.validate({"test.auc_loss": 0.28, "test.brier": 0.11}, baseline=baseline, champion=None,
+                                   rules=strict)
+    clearly = validation.validate({"test.auc_loss": 0.26, "test.brier": 0.11}, baseline=baseline, champion=None,
+                                  rules=strict)
+    lenient = validation.validate({"test.auc_loss": 0.28, "test.brier": 0.11}, baseline=baseline, champion=None,
+                                  rules=rules(ReturnsConfig()))
+    assert (slightly.promote, clearly.promote, lenient.promote) == (False, True, True)
