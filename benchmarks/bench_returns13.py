@@ -25,6 +25,8 @@ import pandas as pd
 # run as a script: the repository root on the path, so `benchmarks.bench_kb` imports
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.oracle_returns_auc import delay_part, segment_part  # noqa: E402
+
 
 def _cli(args: list[str]) -> float:
     from brandlake.cli import main
@@ -41,13 +43,11 @@ def posterior_propensity(truth: str, *, settle_days: int = 28) -> pd.DataFrame:
     when the line is ordered: its posterior mean given the outcomes of the person's earlier lines ordered at
     least ``settle_days`` before (returned or not, each with its own category, size, discount and delay
     part), under the generator's prior (synthetic/people.py: uniform 0.6–1.4, times 2.5 for 5 % of people)."""
-    base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
     o = pd.read_parquet(f"{truth}/orders", columns=["order_id", "ordered_at"])
     ln = pd.read_parquet(f"{truth}/order_lines", columns=[
         "line_id", "order_id", "person_id", "category", "is_extreme_size", "discount_depth", "delay_days",
         "is_returned"]).merge(o, on="order_id").sort_values("ordered_at")
-    part = (ln["category"].map(base).fillna(0.0) + ln["is_extreme_size"].astype(float) * 0.06
-            + ln["discount_depth"] * 0.25 + np.minimum(ln["delay_days"].fillna(0.0) * 0.03, 0.15)).to_numpy()
+    part = (segment_part(ln, unknown_category=0.0) + delay_part(ln["delay_days"].fillna(0.0))).to_numpy()
     grid = np.linspace(0.6, 1.4, 41)
     props = np.concatenate([grid, grid * 2.5])
     log_prior = np.log(np.concatenate([np.full(41, 0.95 / 41), np.full(41, 0.05 / 41)]))
@@ -97,9 +97,7 @@ def oracle_auc(spark, truth: str, lake, cfg) -> dict:
         model = mlflow.spark.load_model(f"models:/{name}/{mv.version}")
         scored = rr.with_probability(model.transform(feats)).select("line_id", "label", "probability_return")
         pdf = scored.join(t, "line_id").toPandas().merge(known, on="line_id", how="left")
-        base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
-        raw = (pdf["category"].map(base) + pdf["is_extreme_size"].astype(float) * 0.06 + pdf["discount_depth"] * 0.25)
-        delay = np.minimum(pdf["delay_days"] * 0.03, 0.15)
+        raw, delay = segment_part(pdf), delay_part(pdf["delay_days"])
         propensity = pdf["return_probability"] / (raw + delay)   # exact unless the 0.85 cap bit
         order_time = np.minimum(raw * propensity, 0.85)
         # what order time can know: the propensity replaced by its posterior mean from the person's history

@@ -15,6 +15,19 @@ import json
 
 import numpy as np
 import pandas as pd
+from brandlake.synthetic.constants import CATEGORY_RETURN
+
+
+def segment_part(lines: pd.DataFrame, *, unknown_category: float = np.nan) -> pd.Series:
+    """The generator's return probability before the person's propensity, without the delivery-delay term
+    (synthetic/orders.py ``line_outcomes``): category base + 0.06 for an extreme size + 0.25 × discount depth."""
+    return (lines["category"].map(CATEGORY_RETURN).fillna(unknown_category)
+            + lines["is_extreme_size"].astype(float) * 0.06 + lines["discount_depth"].astype(float) * 0.25)
+
+
+def delay_part(delay_days: pd.Series) -> pd.Series:
+    """The generator's delivery-delay term: 0.03 a day late, at most 0.15."""
+    return np.minimum(delay_days.astype(float) * 0.03, 0.15)
 
 
 def main() -> None:
@@ -38,9 +51,7 @@ def main() -> None:
     ln = pd.read_parquet(f"{cfg.lake.truth}/order_lines").merge(o, on="order_id")
     t = ln[(ln["ordered_at"] >= lo) & (ln["ordered_at"] <= hi) & ~ln["unpaid"].astype(bool)]
     y = t["is_returned"].astype(float).to_numpy()
-    base = {"apparel": .22, "shoes": .18, "sports": .10, "electronics": .07, "home": .05, "beauty": .03}
-    raw = t["category"].map(base) + t["is_extreme_size"].astype(float) * 0.06 + t["discount_depth"].astype(float) * 0.25
-    delay = np.minimum(t["delay_days"].astype(float) * 0.03, 0.15)
+    raw, delay = segment_part(t), delay_part(t["delay_days"])
     propensity = t["return_probability"].astype(float) / (raw + delay)   # exact unless the 0.85 cap bit
     out = {
         "model": f"{name}/{mv.version}", "window": [str(lo), str(hi)], "truth_lines": int(len(t)),

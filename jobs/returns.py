@@ -29,13 +29,15 @@ from brandlake.runtime import JobContext
 
 log = logging.getLogger(__name__)
 
+OPEN_STATUSES = ("created", "paid", "shipped")
+
+
 def rules(c) -> tuple[validation.Rule, ...]:
     """Promotion rules: ranking (1 − ROC-AUC, by ``returns.min_auc_loss_gain`` at least) and calibration (Brier)
     both no worse than the baseline's and the current champion's on the same test lines."""
     gain = c.min_auc_loss_gain
     return (validation.Rule("test.auc_loss", min_gain_vs_baseline=gain, min_gain_vs_champion=gain),
             validation.Rule("test.brier"))
-OPEN_STATUSES = ("created", "paid", "shipped")
 
 
 

@@ -65,7 +65,8 @@ def load_inputs(ctx: JobContext) -> ForecastData:
     pinned = {name: tables.read(spark, paths[name], version=v) for name, v in versions.items()}
     used = [tracking.TrainingTable(name, paths[name], v) for name, v in versions.items()]
     for name in OPTIONAL_SILVER_INPUTS:
-        path, v = f"{cfg.lake.silver}/{name}", tables.latest_version(spark, f"{cfg.lake.silver}/{name}")
+        path = f"{cfg.lake.silver}/{name}"
+        v = tables.latest_version(spark, path)
         if v is None:
             log.warning("train-forecast: no silver %s at %s; read as empty (no sale events or presale money)",
                         name, path)

@@ -177,13 +177,15 @@ def review_text(lang: Column, tier: Column, cause: Column, seed: int, key: str) 
     second = F.element_at(others, (F.floor(u("a2") * (len(ASPECTS) - 1)) + 1).cast("int"))
     sep = F.when(lang.isin("en", "de"), F.lit(" ")).otherwise(F.lit(""))
     two = u("two") < 0.5
+
+    def one_tone(polarity: int) -> Column:   # one or two sentences, all praise (0) or all complaint (1)
+        return F.concat(_said(lang, first, polarity, u("s1")),
+                        F.when(two, F.concat(sep, _said(lang, second, polarity, u("s2")))).otherwise(""))
+
+    mixed = F.concat(_said(lang, first, 0, u("s1")), sep, _said(lang, second, 1, u("s2")))
     neutral = F.coalesce(*[F.when(lang == lg, pick(txts, u("s1"))) for lg, txts in C.REVIEW_NEUTRAL.items()])
-    return (F.when(words == "good", F.concat(_said(lang, first, 0, u("s1")),
-                                             F.when(two, F.concat(sep, _said(lang, second, 0, u("s2")))).otherwise("")))
-            .when(words == "bad", F.concat(_said(lang, first, 1, u("s1")),
-                                           F.when(two, F.concat(sep, _said(lang, second, 1, u("s2")))).otherwise("")))
-            .otherwise(F.when(u("mixed") < 0.6, F.concat(_said(lang, first, 0, u("s1")), sep,
-                                                         _said(lang, second, 1, u("s2")))).otherwise(neutral)))
+    return (F.when(words == "good", one_tone(0)).when(words == "bad", one_tone(1))
+            .otherwise(F.when(u("mixed") < 0.6, mixed).otherwise(neutral)))
 
 
 def review_records(outcomes: DataFrame, *, p: WorldParams) -> DataFrame:

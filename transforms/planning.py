@@ -183,8 +183,8 @@ def to_peak_load_forecast(sessions: DataFrame, *, orders: DataFrame, calendar: D
     """PEAK_LOAD_FORECAST. ``sessions``: clickstream (platform_id, session_id, event_at); ``orders``:
     (platform_id, order_id, ordered_at). The previous occurrence of the coming event is the latest one ended
     before ``as_of`` with the same name once its year is removed ("Double 11 2024" for "Double 11 2025").
-    Hours are UTC. Growth = the 28 days before ``as_of`` over the 28
-    days before the previous occurrence's start (sessions and orders each)."""
+    Hours are UTC. Growth = the 28 days before ``as_of`` over the 28 days before the previous occurrence's
+    start (sessions and orders each)."""
     ts = F.lit(as_of).cast("timestamp")
     nxt_w = Window.partitionBy("platform_id").orderBy("event_start")
     cal = calendar.select("platform_id", "event_name", event_series(F.col("event_name")).alias("series"),
