@@ -106,24 +106,38 @@ def forecast_series(y: np.ndarray, *, horizon: int, season_length: int, min_hist
 
 def fit_predict_group(pdf: pd.DataFrame, *, origins: list, horizon: int, season_length: int,
                       min_history_days: int, min_nonzero_days: int) -> pd.DataFrame:
-    """One series' rows (series_id, ds, units) → its forecasts from every origin (applyInPandas body)."""
+    """One series' rows (series_id, ds, units) → its forecasts from every origin (applyInPandas body).
+
+    Plain numpy on day numbers (a day's rows summed, days without a sale zero) and one frame at the end: the
+    fits themselves are a fraction of a millisecond, so per-origin pandas frames would cost more than they do."""
     sid = pdf["series_id"].iloc[0]
-    s = pdf.assign(ds=pd.to_datetime(pdf["ds"])).groupby("ds")["units"].sum().astype(float)
-    out = []
+    day = pd.to_datetime(pdf["ds"]).to_numpy("datetime64[D]")
+    first = day.min()
+    daily = np.bincount((day - first).astype(np.int64), weights=pdf["units"].to_numpy(float))
+    starts, fcs, methods, statuses = [], [], [], []
     for origin in origins:
-        o = pd.Timestamp(origin)
-        hist = s[s.index <= o]
-        if hist.empty:
+        o = np.datetime64(pd.Timestamp(origin).date(), "D")
+        n = int((o - first).astype(np.int64)) + 1   # days from the first sale through the origin
+        if n <= 0:
             continue  # no sale yet at this origin: not a series then (new products are counted in totals)
-        dense = hist.reindex(pd.date_range(hist.index.min(), o, freq="D"), fill_value=0.0).to_numpy()
+        dense = np.zeros(n)
+        dense[: min(n, len(daily))] = daily[:n]
         fc, method, status = forecast_series(dense, horizon=horizon, season_length=season_length,
                                              min_history_days=min_history_days, min_nonzero_days=min_nonzero_days)
-        out.append(pd.DataFrame({"series_id": sid, "origin": o, "ds": pd.date_range(o + pd.Timedelta(days=1),
-                                 periods=horizon, freq="D"), "yhat_stat": fc, "method": method, "status": status}))
-    if not out:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            STAT_FORECAST_COLUMNS, ("object", "datetime64[ns]", "datetime64[ns]", "float64", "object", "object"),
-            strict=True)})
-    res = pd.concat(out, ignore_index=True)[list(STAT_FORECAST_COLUMNS)]
-    # plain object strings: Arrow-backed pandas strings come back as chunked arrays Spark cannot take
-    return res.astype({"series_id": object, "method": object, "status": object})
+        starts.append(o)
+        fcs.append(np.asarray(fc, float))
+        methods.append(method)
+        statuses.append(status)
+    k = len(starts)
+    origin_days = np.repeat(np.array(starts, dtype="datetime64[D]"), horizon)
+    ahead = np.tile(np.arange(1, horizon + 1), k).astype("timedelta64[D]")
+    # plain object strings (astype: pandas would infer its string dtype): Arrow-backed pandas strings come back
+    # as chunked arrays Spark cannot take
+    return pd.DataFrame({
+        "series_id": np.full(k * horizon, sid, dtype=object),
+        "origin": origin_days.astype("datetime64[ns]"),
+        "ds": (origin_days + ahead).astype("datetime64[ns]"),
+        "yhat_stat": np.concatenate(fcs) if fcs else np.zeros(0),
+        "method": np.repeat(np.array(methods, dtype=object), horizon),
+        "status": np.repeat(np.array(statuses, dtype=object), horizon),
+    }, columns=list(STAT_FORECAST_COLUMNS)).astype({"series_id": object, "method": object, "status": object})

@@ -354,3 +354,51 @@ def test_series_with_an_unknown_region_or_category_get_their_own_key_at_every_le
         "warehouse": ["CN-31", fm.UNKNOWN_KEY, fm.UNKNOWN_KEY],
         "total": ["total", "total", "total"],
     }
+
+
+def test_the_hindsight_oracle_of_the_ceiling_benchmark_splits_each_platform_day_by_local_shares():
+    from benchmarks.forecast_ceiling import oracle_bottom, window_sums
+
+    A = np.arange(12, dtype=float).reshape(2, 6) ** 2
+    brute = np.array([[A[r, max(t - 2, 0): t + 3].sum() for t in range(6)] for r in range(2)])
+    np.testing.assert_allclose(window_sums(A, 2), brute)
+
+    inp = fm.prepare(fd.demand_frame(), fd.calendar_frame(), None, horizon=14)
+    cutoff = inp.panel.days[120]
+    bottom = oracle_bottom(inp, cutoff, 14)
+    # every series on each of the 14 days after the cut-off, and per day the shares add up to the platform's
+    # actual total (one platform here): the oracle knows the day, not the series' own noise
+    assert len(bottom) == len(inp.panel.series) * 14
+    per_day = bottom.groupby("ds")["oracle"].sum().to_numpy()
+    np.testing.assert_allclose(per_day, inp.plat_totals[0, 121:135])
+    series_share = inp.panel.Y[:, 121 - 28: 121 + 29].sum(1) / inp.plat_totals[0, 121 - 28: 121 + 29].sum()
+    first_day = bottom[bottom["ds"] == inp.panel.days[121]].sort_values("series_idx")["oracle"].to_numpy()
+    np.testing.assert_allclose(first_day, series_share * inp.plat_totals[0, 121])
+
+
+def test_per_series_fits_sum_a_days_rows_fill_days_without_sales_and_skip_origins_before_the_first_sale():
+    from brandlake.models.statistical import fit_predict_group, forecast_series
+
+    rng = np.random.default_rng(5)
+    days = pd.date_range("2024-01-01", "2024-03-31", freq="D")
+    sold = days[rng.uniform(size=len(days)) < 0.6]
+    units = rng.integers(1, 6, len(sold)).astype(float)
+    # two rows on one day (two destinations of one warehouse region), rows in no order
+    pdf = pd.DataFrame({"series_id": "p1|tmall|CN-east", "ds": list(sold.date) + [sold[3].date()],
+                        "units": list(units) + [4.0]}).sample(frac=1, random_state=1)
+    origins = [pd.Timestamp("2023-12-15"), pd.Timestamp("2024-01-10"), pd.Timestamp("2024-03-01")]
+    kw = dict(horizon=7, season_length=7, min_history_days=28, min_nonzero_days=2)
+    out = fit_predict_group(pdf, origins=origins, **kw)
+
+    dense = pd.Series(units, index=sold).reindex(days, fill_value=0.0)
+    dense[sold[3]] += 4.0
+    expected = []
+    for o in origins[1:]:   # nothing sold by 15 Dec 2023: no forecast from that origin
+        fc, method, status = forecast_series(dense[sold[0]:o].to_numpy(), **kw)
+        expected.append(pd.DataFrame({"series_id": "p1|tmall|CN-east", "origin": o,
+                                      "ds": pd.date_range(o + pd.Timedelta(days=1), periods=7),
+                                      "yhat_stat": fc, "method": method, "status": status}))
+    expected = pd.concat(expected, ignore_index=True)
+    assert out["status"].tolist() == ["too_short"] * 7 + ["fitted"] * 7   # 10 days of history, then 61
+    assert (out.loc[:6, "yhat_stat"] == 0).all() and (out.loc[7:, "yhat_stat"] > 0).all()
+    assert_frame_equal(out, expected, check_dtype=False)
