@@ -106,12 +106,6 @@ def read_or_empty(spark: SparkSession, path: str, schema) -> DataFrame:
     return read(spark, path) if exists(spark, path) else spark.createDataFrame([], schema)
 
 
-def read_version_or_empty(spark: SparkSession, path: str, version: int | None, schema) -> DataFrame:
-    """The table at ``version``, or an empty frame of ``schema`` when ``version`` is None (``latest_version``
-    found no table: an optional input, such as the clickstream or sale calendar an imported export lacks)."""
-    return spark.createDataFrame([], schema) if version is None else read(spark, path, version=version)
-
-
 def latest_version(spark: SparkSession, path: str) -> int | None:
     if not exists(spark, path):
         return None

@@ -79,8 +79,9 @@ def _input_paths(ctx: JobContext) -> dict[str, str]:
 
 def _read_input(spark: SparkSession, name: str, path: str, version: int) -> DataFrame:
     """The input at ``version``; an absent optional silver table reads as empty with its published schema."""
-    return tables.read_version_or_empty(spark, path, None if version == MISSING else version,
-                                       published_schema(SILVER_TABLES[name]))
+    if version == MISSING:
+        return spark.createDataFrame([], published_schema(SILVER_TABLES[name]))
+    return tables.read(spark, path, version=version)
 
 
 def _read_state(spark: SparkSession, path: str) -> dict[str, int]:

@@ -70,7 +70,9 @@ def load_inputs(ctx: JobContext) -> ForecastData:
         if v is None:
             log.warning("train-forecast: no silver %s at %s; read as empty (no sale events or presale money)",
                         name, path)
-        pinned[name] = tables.read_version_or_empty(spark, path, v, published_schema(SILVER_TABLES[name]))
+            pinned[name] = spark.createDataFrame([], published_schema(SILVER_TABLES[name]))
+        else:
+            pinned[name] = tables.read(spark, path, version=v)
         used.append(tracking.TrainingTable(name, path, v))
     regions = cfg.forecast.regions
     demand = to_demand_panel(pinned["sales_daily"], products=pinned["products"], regions=regions).persist()
