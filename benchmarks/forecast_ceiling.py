@@ -70,17 +70,10 @@ def main() -> int:
     cutoffs = [c for c in cutoffs_for(as_of, f) if inp.panel.index_of(c) > f.season_length * 5]
     parts = []
     for c in cutoffs:
-        o = inp.panel.index_of(c)
         bottom = oracle_bottom(inp, c, f.horizon)
         for lv in fm.LEVELS:
-            keys, A, _ = fm.level_matrix(inp.panel, lv)
-            orc = fm.aggregate(bottom, inp.panel, lv, ["oracle"]).rename(columns={"oracle": "yhat"})
-            base = fm.seasonal_naive_level(A, keys, o, c, f.horizon, f.season_length)
-            for name, fc in (("oracle", orc), ("seasonal_naive", base)):
-                e = fm.with_actuals(fc, A, keys, inp.panel.days, o, f.season_length)
-                e["level"], e["candidate"], e["cutoff"] = lv, name, c
-                e["is_event_day"] = fm.event_day_mask(e, inp.panel, inp.cal, lv).to_numpy()
-                parts.append(e)
+            parts.append(fm.level_errors(inp, bottom, lv, fm.level_matrix(inp.panel, lv), candidates=["oracle"],
+                                         cutoff=c, horizon=f.horizon, season_length=f.season_length))
     errors = pd.concat(parts, ignore_index=True)
     res: dict = {"lake": a.lake_root, "cutoffs": [str(c.date()) for c in cutoffs], "levels": {}}
     bt_path = Path(a.lake_root, "gold", "forecast_backtest")

@@ -40,7 +40,6 @@ def rules(c) -> tuple[validation.Rule, ...]:
             validation.Rule("test.brier"))
 
 
-
 def model_name(ctx: JobContext, stage: str) -> str:
     return f"{ctx.cfg.returns.model_name}_{stage}"
 

@@ -521,6 +521,22 @@ def bottom_candidates(inp: ForecastInputs, test: pd.DataFrame, stat_fc: pd.DataF
     return out
 
 
+def level_errors(inp: ForecastInputs, bottom: pd.DataFrame, level: str, level_mat, *, candidates: Sequence[str],
+                 cutoff, horizon: int, season_length: int) -> pd.DataFrame:
+    """The rows a backtest's metrics are computed from, for one level and cut-off: the bottom forecasts of
+    ``candidates`` summed to the level and seasonal naive on the level's own series (``level_mat``:
+    ``level_matrix``), each with its actual, the series' scale, level, cut-off and the event-day flag."""
+    keys, A, _ = level_mat
+    o = inp.panel.index_of(cutoff)
+    long = aggregate(bottom, inp.panel, level, candidates).melt(
+        id_vars=["key", "origin", "ds"], value_vars=list(candidates), var_name="candidate", value_name="yhat")
+    base = seasonal_naive_level(A, keys, o, cutoff, horizon, season_length).assign(candidate="seasonal_naive")
+    e = with_actuals(pd.concat([long, base], ignore_index=True), A, keys, inp.panel.days, o, season_length)
+    e["level"], e["cutoff"] = level, cutoff
+    e["is_event_day"] = event_day_mask(e, inp.panel, inp.cal, level).to_numpy()
+    return e
+
+
 @dataclass
 class Backtest:
     errors: pd.DataFrame                                # level, candidate, cutoff, key, ds, y, yhat, sigma, lo/hi
@@ -539,22 +555,14 @@ def run_backtest(inp: ForecastInputs, *, cutoffs: Sequence, horizon: int, season
     parts = []
     for c in cutoffs:
         c = pd.Timestamp(c)
-        o = inp.panel.index_of(c)
         train = training_rows(inp, c, horizon=horizon, n_origins=n_origins, step=origin_step,
                               season_origins=season_origins)
         models = {name: fit_lgbm(train, features=f, params=lgbm_params) for name, f in feats.items()}
         test = rows_at(inp, c, horizon=horizon)
         bottom = bottom_candidates(inp, test, stat_fc, models, feats)
-        for lv, (keys, A, _) in level_mats.items():
-            agg = aggregate(bottom, inp.panel, lv, BOTTOM_CANDIDATES)
-            long = agg.melt(id_vars=["key", "origin", "ds"], value_vars=list(BOTTOM_CANDIDATES),
-                            var_name="candidate", value_name="yhat")
-            base = seasonal_naive_level(A, keys, o, c, horizon, season_length).assign(candidate="seasonal_naive")
-            both = pd.concat([long, base], ignore_index=True)
-            e = with_actuals(both, A, keys, inp.panel.days, o, season_length)
-            e["level"], e["cutoff"] = lv, c
-            e["is_event_day"] = event_day_mask(e, inp.panel, inp.cal, lv).to_numpy()
-            parts.append(e)
+        for lv, mat in level_mats.items():
+            parts.append(level_errors(inp, bottom, lv, mat, candidates=BOTTOM_CANDIDATES, cutoff=c, horizon=horizon,
+                                      season_length=season_length))
         log.info("backtest cut-off %s: %d training rows, %d test rows", c.date(), len(train), len(test))
     errors = pd.concat(parts, ignore_index=True)
     del parts  # from here every level's errors are held once (SF 1: ~21 M rows; copies of them peaked at 17 GB)
