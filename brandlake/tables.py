@@ -78,6 +78,24 @@ def read_change_feed(spark: SparkSession, path: str, *, after: int, through: int
     return feed
 
 
+def rows_between(
+    spark: SparkSession, path: str, *, before: int, now: int, keys: Sequence[str], current: DataFrame
+) -> tuple[DataFrame, DataFrame, str]:
+    """The rows of the table at ``path`` that may differ between Delta versions ``before`` and ``now``, as
+    ``(old, new, how)``. From the table's change data feed when it recorded the commits in between (``how`` =
+    "change feed"): each changed key's row before the first of them and after the last
+    (``transforms.changes.net_changes``), so the work is the size of the change. Otherwise (a lake older than the
+    setting, vacuumed change files) the whole table at ``before`` against ``current``, the table as read at
+    ``now`` ("whole versions"). ``changes.changed_keys(old, new, ...)`` then finds the keys that really differ."""
+    from brandlake.transforms.changes import net_changes
+
+    feed = read_change_feed(spark, path, after=before, through=now)
+    if feed is None:
+        return read(spark, path, version=before), current, "whole versions"
+    old, new = net_changes(feed, keys=keys)
+    return old, new, "change feed"
+
+
 def required_versions(
     spark: SparkSession, paths: Mapping[str, str], *, command: str, hint: str
 ) -> dict[str, int]:

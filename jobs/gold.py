@@ -2,8 +2,10 @@
 `sales_daily` (only the days touched are rebuilt); reconciliation mismatches go to `settlement_mismatches`.
 
 Incremental: the silver Delta versions processed are kept in `<lake.gold>/_gold_state`; the next run
-re-settles only orders whose silver rows changed since those versions (a hash diff between the two Delta
-versions), plus pending presales whose balance grace has run out, and settles each such order whole.
+re-settles only orders whose silver rows changed since those versions (a hash diff of the rows each table's
+change data feed names, or of the two whole versions when a table has no feed over the range), plus pending
+presales whose balance grace has run out, and settles each such order whole. It reconciles only those orders
+again, and rebuilds only the sales days they fall on.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from brandlake.transforms.schemas import (
     SILVER_REFUNDS,
 )
 from brandlake.transforms.settlement import find_orphan_orders, reconcile, settle_order_lines
+from brandlake.transforms.silver.registry import SILVER_TABLES
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -100,13 +103,19 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     old_dates: list[dt.date] = []
     orders_touched: int | None = None
     touched: DataFrame | None = None
+    compared: dict[str, str] = {}
     if incremental:
         gold_before = tables.read(spark, gold_paths[SETTLEMENT])
         try:
-            before = {n: _read_pinned(spark, n, silver_paths[n], state[n]) for n in SILVER_INPUTS
-                      if state[n] != versions[n]}
+            # each changed input's rows as the last run read them and as they are now: from its change data feed
+            # (the commits since then) where it has one, else the whole table at both versions
+            changes, compared = {}, {}
+            for n in (n for n in SILVER_INPUTS if state[n] != versions[n]):
+                old, new, compared[n] = tables.rows_between(spark, silver_paths[n], before=state[n], now=versions[n],
+                                                            keys=SILVER_TABLES[n].keys, current=silver[n])
+                changes[n] = (old, new)
             touched = orders_to_resettle(
-                silver, before, settlement=gold_before, columns=SILVER_INPUTS, as_of=as_of,
+                silver, changes, settlement=gold_before, columns=SILVER_INPUTS, as_of=as_of,
                 balance_grace_days=cfg.settlement.balance_grace_days,
             )
             touched = materialize(touched)  # what is derived from it is not planned against the diff again
@@ -137,16 +146,26 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     else:
         lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
     release(settlement)
-    if touched is not None:
-        release(touched)
 
-    # reconciliation over the whole table: mismatching and orphan orders are kept, with a reason
+    # reconciliation: mismatching and orphan orders are kept, with a reason. Whether an order reconciles depends
+    # only on its own rows, so an incremental run checks the orders it settled again and keeps the others' rows
     ctx.mark(MISMATCHES, "reconcile")
     gold_settlement = tables.read(spark, gold_paths[SETTLEMENT])
-    mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
-        find_orphan_orders(silver["order_lines"], orders=silver["orders"])
-    )
+    if touched is not None and tables.exists(spark, gold_paths[MISMATCHES]):
+        def scope(df: DataFrame) -> DataFrame:
+            return df.join(touched, "order_id", "left_semi")
+
+        fresh = reconcile(scope(gold_settlement), scope(silver["payments"]), scope(silver["refunds"])).unionByName(
+            find_orphan_orders(scope(silver["order_lines"]), orders=scope(silver["orders"])))
+        kept = tables.read(spark, gold_paths[MISMATCHES]).join(touched, "order_id", "left_anti")
+        mismatches = materialize(kept.unionByName(fresh))  # computed before the table it reads is replaced
+    else:
+        mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
+            find_orphan_orders(silver["order_lines"], orders=silver["orders"]))
     n_mismatches = tables.overwrite_counted(mismatches, gold_paths[MISMATCHES])
+    release(mismatches)
+    if touched is not None:
+        release(touched)
     if n_mismatches:
         log.warning("gold: %d orders do not reconcile with payments - refunds; see %s", n_mismatches,
                     gold_paths[MISMATCHES])
@@ -171,6 +190,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
         "as_of": as_of.isoformat(),
         "silver_versions": versions,
         "orders_resettled": orders_touched if incremental else "all",
+        "changes_read_from": compared if incremental else "all",
         "lines_settled": lines_written,
         "sales_days_rebuilt": len(days) if incremental else "all",
         "reconciliation_mismatches": n_mismatches,

@@ -24,7 +24,7 @@ import datetime as dt
 import logging
 from functools import reduce
 
-from brandlake.transforms.changes import MARTS_STATE, changed_keys, net_changes
+from brandlake.transforms.changes import MARTS_STATE, changed_keys
 from brandlake.transforms.gold_tables import gold_path
 from brandlake.transforms.marts import build as M
 from brandlake.transforms.marts.periods import (
@@ -117,13 +117,8 @@ class _Changes:
         if before == MISSING:  # a table that appeared since the last run: all its rows are new
             self.compared[name] = "new table"
             return current
-        feed = tables.read_change_feed(self.spark, self.paths[name], after=before, through=now)
-        if feed is None:
-            self.compared[name] = "whole versions"
-            old, new = tables.read(self.spark, self.paths[name], version=before), current
-        else:
-            self.compared[name] = "change feed"
-            old, new = net_changes(feed, keys=keys)
+        old, new, self.compared[name] = tables.rows_between(self.spark, self.paths[name], before=before, now=now,
+                                                            keys=keys, current=current)
         ch = changed_keys(old, new, keys=keys, columns=columns or new.columns)
         return (old.join(ch, list(keys), "left_semi")
                 .unionByName(new.join(ch, list(keys), "left_semi"), allowMissingColumns=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+import pytest
 from brandlake.jobs import gold
 from brandlake.transforms.settlement import RECONCILIATION
 from chispa import assert_df_equality
@@ -25,7 +26,8 @@ PROJECTION_SCHEMA = T.StructType([
 
 def silver_rows(*, late_events: bool) -> dict:
     """o1 ordinary (refund later), p1 presale (balance later), o3 presale never paid (overdue by the later
-    watermark), o4 paid one cent short (a mismatch), o2 arrives later."""
+    watermark), o4 paid one cent short (a mismatch), o2's line first without its order (an orphan), its order and
+    a payment one yuan short later."""
     presale = dict(is_presale=True)
     orders = [
         order("o1", shipping_fee_amount="10.00"),
@@ -34,24 +36,31 @@ def silver_rows(*, late_events: bool) -> dict:
         order("o4"),
     ]
     lines = [line("o1", "l1", "79.00"), line("o1", "l2", "119.00"), line("p1", "l1", "100.00"),
-             line("o3", "l1", "40.00"), line("o4", "l1", "30.00")]
+             line("o3", "l1", "40.00"), line("o4", "l1", "30.00"), line("o2", "l1", "50.00")]
     payments = [payment("o1", "full", "203.00"), payment("p1", "deposit", "20.00"), payment("o3", "deposit", "5.00"),
                 payment("o4", "full", "29.99")]
     refunds = []
     if late_events:
         orders.append(order("o2", updated_at=LATER["refund"]))
-        lines.append(line("o2", "l1", "50.00"))
         payments += [payment("p1", "balance", "70.00", paid_at=LATER["balance"]),
-                     payment("o2", "full", "50.00", paid_at=LATER["refund"])]
+                     payment("o2", "full", "49.00", paid_at=LATER["refund"])]
         refunds.append(refund("o1", "l2", "20.00", refunded_at=LATER["refund"]))
     return dict(orders=orders, lines=lines, payments=payments, refunds=refunds,
                 discounts=[discount("o1", "t1", "threshold", "5.00", ["l1", "l2"])])
 
 
 def write_silver(spark, cfg, *, late_events: bool, only: tuple[str, ...] = ()) -> None:
+    """Silver as ``brandlake silver`` leaves it: written whole the first time, later rows MERGEd on the tables'
+    keys (so the tables' change data feeds record them)."""
+    from brandlake.transforms.silver.registry import SILVER_TABLES
+
     for name, df in silver(spark, **silver_rows(late_events=late_events)).items():
         if not only or name in only:
-            tables.overwrite(df, f"{cfg.lake.silver}/{name}")
+            path = f"{cfg.lake.silver}/{name}"
+            if only:
+                tables.merge_upsert(df, path, keys=SILVER_TABLES[name].keys)
+            else:
+                tables.overwrite(df, path)
 
 
 def run_gold(spark, cfg):
@@ -68,7 +77,18 @@ def projection(spark, rows):
     return spark.createDataFrame([(o, ln, m(a), st) for o, ln, a, st in rows], PROJECTION_SCHEMA)
 
 
-def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_one_clean_run(spark, cfg, tmp_path):
+@pytest.fixture
+def change_feed(spark):
+    """Silver records its changes, as in production (conf/base.yaml; off in conf/test.yaml)."""
+    key = "spark.databricks.delta.properties.defaults.enableChangeDataFeed"
+    before = spark.conf.get(key, "false")
+    spark.conf.set(key, "true")
+    yield
+    spark.conf.set(key, before)
+
+
+def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_one_clean_run(
+        spark, cfg, tmp_path, change_feed):
     write_silver(spark, cfg, late_events=False)
     first = run_gold(spark, cfg)
     assert_gold_schema(spark, cfg.lake.gold, "order_line_settlement", "sales_daily", "settlement_mismatches")
@@ -77,6 +97,12 @@ def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_on
         ("o3", "l1", None, "pending"), ("o4", "l1", "30.00", "settled"),
     ]), ignore_row_order=True, ignore_nullable=True)
 
+    short = "settled amount differs from payments - refunds"
+    o4_short = ("o4", m("30.00"), m("29.99"), m("0.00"), m("0.00"), m("0.01"), short)
+    assert_df_equality(read_gold(spark, cfg, "settlement_mismatches"), spark.createDataFrame([
+        o4_short, ("o2", None, m("0.00"), m("0.00"), m("0.00"), None, "order lines without an order"),
+    ], RECONCILIATION), ignore_row_order=True, ignore_nullable=True)
+
     write_silver(spark, cfg, late_events=True, only=("orders", "order_lines", "payments", "refunds"))
     second = run_gold(spark, cfg)
     settled = read_gold(spark, cfg, "order_line_settlement")
@@ -84,12 +110,15 @@ def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_on
         ("o1", "l1", "81.00", "settled"), ("o1", "l2", "102.00", "partially_refunded"), ("p1", "l1", "90.00", "settled"),
         ("o3", "l1", "5.00", "cancelled"), ("o4", "l1", "30.00", "settled"), ("o2", "l1", "50.00", "settled"),
     ]), ignore_row_order=True, ignore_nullable=True)
-    # o1, p1, o2 changed in silver; o3 went overdue; o4 was untouched
+    # o1, p1, o2 changed in silver (read from the change data feeds of the tables the MERGEs moved: the lines
+    # were upserted unchanged); o3 went overdue; o4 was untouched
     assert (first["mode"], second["mode"], second["orders_resettled"]) == ("full", "incremental", 4)
-    assert_df_equality(read_gold(spark, cfg, "settlement_mismatches"), spark.createDataFrame(
-        [("o4", m("30.00"), m("29.99"), m("0.00"), m("0.00"), m("0.01"), "settled amount differs from payments - refunds")],
-        RECONCILIATION), ignore_nullable=True)
-    assert second["reconciliation_mismatches"] == 1
+    assert second["changes_read_from"] == dict.fromkeys(("orders", "payments", "refunds"), "change feed")
+    # only the re-settled orders were reconciled again: o4's mismatch kept, o2's orphan row replaced by its short pay
+    assert_df_equality(read_gold(spark, cfg, "settlement_mismatches"), spark.createDataFrame([
+        o4_short, ("o2", m("50.00"), m("49.00"), m("0.00"), m("0.00"), m("1.00"), short),
+    ], RECONCILIATION), ignore_row_order=True, ignore_nullable=True)
+    assert second["reconciliation_mismatches"] == 2
 
     settled_rows, daily_rows = settled.collect(), read_gold(spark, cfg, "sales_daily").collect()
     third = run_gold(spark, cfg)  # nothing new in silver: the same tables
@@ -102,7 +131,7 @@ def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_on
     clean = cfg.with_overrides(lake=type(cfg.lake)(root=str(tmp_path / "clean")))
     write_silver(spark, clean, late_events=True)
     run_gold(spark, clean)
-    for name in ("order_line_settlement", "sales_daily"):
+    for name in ("order_line_settlement", "sales_daily", "settlement_mismatches"):
         assert_df_equality(read_gold(spark, cfg, name), read_gold(spark, clean, name), ignore_row_order=True)
 
 
@@ -125,7 +154,7 @@ def test_orders_to_resettle_are_changed_orders_their_changed_skus_later_fx_days_
     settlement = spark.createDataFrame([("o1", "settled"), ("o4", "pending"), ("o6", "pending")],
                                        "order_id string, settlement_status string")
     changed = ("orders", "products", "fx_rates")  # the job passes only the inputs whose version moved
-    actual = orders_to_resettle(current, {n: before[n] for n in changed}, settlement=settlement,
+    actual = orders_to_resettle(current, {n: (before[n], current[n]) for n in changed}, settlement=settlement,
                                 columns=gold.SILVER_INPUTS, as_of=dt.datetime(2024, 3, 10), balance_grace_days=3)
     # o1: its order row changed; o2: its SKU's product changed; o3: dated after the new 4 March rate; o4: overdue
     assert_df_equality(actual, spark.createDataFrame([("o1",), ("o2",), ("o3",), ("o4",)], "order_id string"),

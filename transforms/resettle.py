@@ -25,7 +25,7 @@ KEYS = {**{name: ("order_id",) for name in KEYED_BY_ORDER}, "products": ("sku_id
 
 def orders_to_resettle(
     current: Mapping[str, DataFrame],
-    before: Mapping[str, DataFrame],
+    changes: Mapping[str, tuple[DataFrame, DataFrame]],
     *,
     settlement: DataFrame,
     columns: Mapping[str, Sequence[str]],
@@ -34,16 +34,18 @@ def orders_to_resettle(
 ) -> DataFrame:
     """Distinct ``order_id`` of every order to settle again.
 
-    ``current``: every silver input (``KEYS``) as this run reads it; ``before``: only the inputs that
-    changed since the last run, as that run read them; ``columns``: the columns compared per input;
-    ``settlement``: gold order_line_settlement as it stands (``order_id``, ``settlement_status``).
+    ``current``: every silver input (``KEYS``) as this run reads it; ``changes``: only the inputs that changed
+    since the last run, each as ``(old, new)``: its rows as that run read them and as they are now, either the
+    whole table at both versions or only the rows that may have changed (from Delta's change data feed); keys
+    whose rows are equal in both are no change. ``columns``: the columns compared per input; ``settlement``:
+    gold order_line_settlement as it stands (``order_id``, ``settlement_status``).
     """
-    unknown = sorted(set(before) - set(KEYS))
+    unknown = sorted(set(changes) - set(KEYS))
     if unknown:
         raise ValueError(f"cannot tell which orders depend on silver table(s) {unknown}; known: {sorted(KEYS)}")
     parts: list[DataFrame] = []
-    for name, old in before.items():
-        changed = changed_keys(old, current[name], keys=KEYS[name], columns=columns[name])
+    for name, (old, new) in changes.items():
+        changed = changed_keys(old, new, keys=KEYS[name], columns=columns[name])
         if name in KEYED_BY_ORDER:
             parts.append(changed)
         elif name == "products":
