@@ -271,6 +271,7 @@ def build_table(
         # kept as rows of their own: the steps below are planned against them, not the conform plan again
         flagged = materialize(conformed.transform(
             with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns))
+        conform_seconds = time.perf_counter() - started
         try:
             c = flagged.agg(
                 F.count(F.lit(1)).alias("rows"),
@@ -291,12 +292,14 @@ def build_table(
                     tables.merge_insert_new(result.quarantined(keys=spec.keys, run_id=run_id, at=now),
                                             f"{cfg.lake.silver}/{spec.name}_quarantine", keys=["record_hash"])
                 dq_seconds = time.perf_counter() - dq_started
+                merge_started = time.perf_counter()
                 publishable = result.publishable(columns)
                 if correct is not None:  # one row per key in, one out: the count below still holds
                     publishable = correct(publishable, existing=existing, convert=convert)
                 published = tables.merge_upsert(
                     publishable, f"{cfg.lake.silver}/{spec.name}", keys=spec.keys,
                     newer_than=spec.version_col, source_rows=result.published_count)
+                merge_seconds = time.perf_counter() - merge_started
             finally:
                 result.release()
         finally:
@@ -312,12 +315,15 @@ def build_table(
             raise AccountingError(
                 f"silver.{spec.name} batch {batch_id}: {bronze_corrupt} corrupt bronze row(s) but "
                 f"{quarantined_corrupt} quarantined as corrupt_record")
-        # the gate's share (rule evaluation, dq_results, quarantine) of the batch, for the run summary
+        # where the batch's time went, for the run summary: conform (with the lookups of ``resolve``, dedupe flags,
+        # kept as rows), the gate's share (rule evaluation, quarantine) and the write (``correct`` and the MERGE)
         batches = ctx.summary.details.setdefault("silver_batches", {})  # micro-batches per table (the byte bound)
         batches[spec.name] = batches.get(spec.name, 0) + 1
-        seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(spec.name, {"batch": 0.0, "dq": 0.0})
-        seconds["batch"] = round(seconds["batch"] + time.perf_counter() - started, 3)
-        seconds["dq"] = round(seconds["dq"] + dq_seconds, 3)
+        seconds = ctx.summary.details.setdefault("silver_seconds", {}).setdefault(
+            spec.name, {"batch": 0.0, "conform": 0.0, "dq": 0.0, "merge": 0.0})
+        for part, spent in (("batch", time.perf_counter() - started), ("conform", conform_seconds),
+                            ("dq", dq_seconds), ("merge", merge_seconds)):
+            seconds[part] = round(seconds[part] + spent, 3)
         log.info("silver %s batch %d: %s", spec.name, batch_id, ctx.summary.tables[f"silver.{spec.name}"])
 
     tables.for_each_new_batch(spark, bronze_path, checkpoint=f"{cfg.lake.checkpoints}/silver/{spec.name}",

@@ -22,6 +22,7 @@ class LandingSource:
     fields: tuple[str, ...]
     key: tuple[str, ...]
     grain: str
+    pii: tuple[str, ...] = ()   # raw PII fields (phone, address): never copied out of bronze as delivered
 
     @property
     def extension(self) -> str:
@@ -33,8 +34,8 @@ class LandingSource:
         return T.StructType([T.StructField(f, T.StringType(), True) for f in self.fields])
 
 
-def _src(name, fmt, kind, key, grain, fields: str) -> LandingSource:
-    return LandingSource(name, fmt, kind, tuple(fields.split()), tuple(key.split()), grain)
+def _src(name, fmt, kind, key, grain, fields: str, pii: str = "") -> LandingSource:
+    return LandingSource(name, fmt, kind, tuple(fields.split()), tuple(key.split()), grain, tuple(pii.split()))
 
 
 SOURCES: dict[str, LandingSource] = {s.name: s for s in [
@@ -43,7 +44,7 @@ SOURCES: dict[str, LandingSource] = {s.name: s for s in [
          "One row per order state-change event; each event carries the full order payload.",
          "event_id event_type event_at platform_id order_id shop_id customer_id currency order_status "
          "lines order_discounts shipping_fee is_presale deposit_amount deposit_value balance_due_at "
-         "ship_country ship_province ship_city ship_address ship_phone"),
+         "ship_country ship_province ship_city ship_address ship_phone", pii="ship_address ship_phone"),
     _src("payment_events", "jsonl", "event", "event_id",
          "One row per payment event (full payment, presale deposit or balance).",
          "event_id event_at platform_id order_id payment_id payment_kind amount currency method status"),
@@ -71,7 +72,8 @@ SOURCES: dict[str, LandingSource] = {s.name: s for s in [
          "shop_id platform_id brand_id shop_name seller_type country updated_at"),
     _src("customers", "jsonl", "snapshot", "platform_id customer_id",
          "One row per platform customer account version (raw PII: phone, address).",
-         "platform_id customer_id gender birth_year country province city phone address registered_at updated_at"),
+         "platform_id customer_id gender birth_year country province city phone address registered_at updated_at",
+         pii="phone address"),
     _src("promotions", "jsonl", "snapshot", "promotion_id",
          "One row per promotion version: threshold, percentage, coupon, cross-shop or presale.",
          "promotion_id platform_id promotion_type name event_name threshold_amount discount_amount discount_pct "

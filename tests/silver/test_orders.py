@@ -73,19 +73,35 @@ def test_orders_are_typed_conformed_and_pii_safe(spark):
     assert_df_equality(actual.drop("_raw"), exp, ignore_nullable=True, ignore_row_order=True)
 
 
-def test_orders_without_drift_column_get_null_device_type_and_raw_record_hides_pii(spark):
+def test_orders_without_drift_column_get_null_device_type_and_every_table_s_raw_record_hides_pii(spark):
     row = {"event_id": "E1", "event_type": "order_created", "event_at": "2024-01-01T00:00:00Z",
            "platform_id": "tmall", "order_id": "O1", "currency": "CNY", "order_status": "created",
-           "lines": "[]", "shipping_fee": "0", "is_presale": "false", "ship_country": "CN",
-           "ship_address": "1 Main St", "ship_phone": "13800138000"}
-    actual = conform_orders(bronze(spark, "order_events", [row]), ctx=CTX)
-    got = actual.select("device_type", "ship_phone_hash", "_raw").first()
+           "lines": LINES_O1, "order_discounts": DISCOUNTS_O1, "shipping_fee": "0", "is_presale": "false",
+           "ship_country": "CN", "ship_address": "1 Main St", "ship_phone": "13800138000"}
+    # a line cut short inside the phone, and one whose phone came as a number: the text is all silver gets
+    cut = {"_corrupt_record": '{"event_id": "E2", "ship_address": "9 \\"Elm\\" Rd", "ship_phone": "+86 138 00'}
+    bare = {"_corrupt_record": '{"event_id":"E3","ship_phone":13800138000,"ship_city":"Hangzhou"'}
+    events = bronze(spark, "order_events", [row, cut, bare])
+    actual = conform_orders(events, ctx=CTX)
+    got = actual.where("order_id = 'O1'").select("device_type", "ship_phone_hash", "_raw").first()
     raw = json.loads(got["_raw"])
     assert got["device_type"] is None
     assert raw["ship_phone"] == h("+8613800138000") == got["ship_phone_hash"]
     assert raw["ship_address"] == h("1 main street")
     assert {k: raw[k] for k in ("event_id", "order_id", "lines", "_landing_batch", "_run_id")} == {
-        "event_id": "E1", "order_id": "O1", "lines": "[]", "_landing_batch": 1, "_run_id": "run-1"}
+        "event_id": "E1", "order_id": "O1", "lines": LINES_O1, "_landing_batch": 1, "_run_id": "run-1"}
+    # order lines and discounts come from the same events and publish no PII: their records say only that
+    # there was a value; a corrupt record's text keeps no PII value in any of the three
+    redacted = json.dumps({**raw, "ship_address": "[redacted]", "ship_phone": "[redacted]"}, separators=(",", ":"))
+    for conform, record in ((conform_orders, got["_raw"]), (conform_order_lines, redacted),
+                            (conform_order_discounts, redacted)):
+        records = sorted(json.loads(r["_raw"]).get("_corrupt_record") or r["_raw"]
+                         for r in conform(events, ctx=CTX).select("_raw").distinct().collect())
+        assert records == sorted([
+            '{"event_id": "E2", "ship_address": "[redacted]", "ship_phone": "[redacted]"',
+            '{"event_id":"E3","ship_phone":"[redacted]","ship_city":"Hangzhou"',
+            record,
+        ]), conform.__name__
 
 
 def test_order_lines_explode_with_line_amount_and_keep_bad_events_as_one_row(spark):

@@ -267,12 +267,23 @@ def prepare(
     """Check the bronze columns, add ``_raw`` (the record as JSON, PII redacted), an empty ``_errors``.
 
     ``optional`` fields (schema drift) that are absent become null text. ``redact`` maps a PII column
-    to a Column → Column function whose result replaces the value inside ``_raw``.
+    to a Column → Column function whose result replaces the value inside ``_raw``; every PII field of the source
+    (``LandingSource.pii``) must have one, whichever silver table is conformed from it, since ``_raw`` reaches
+    the quarantine tables in silver. A corrupt record's text keeps its PII fields' names, their values
+    replaced by ``REDACTED`` (``redact_json_fields``).
     """
     require_columns(bronze, [*SOURCES[source].fields, *TECHNICAL_BRONZE_COLUMNS], f"bronze {source}")
     redact = redact or {}
+    pii = SOURCES[source].pii
+    unredacted = [c for c in pii if c not in redact]
+    if unredacted:
+        raise ValueError(f"conform of bronze {source}: PII field(s) {unredacted} must be redacted in _raw")
+    redact = {**redact, "_corrupt_record": lambda c: redact_json_fields(c, pii)} if pii else redact
+    # each redacted value a column of its own (``redacted(c)``), so a field published as the same hash reads it
+    # instead of computing it again
+    bronze = bronze.withColumns({f"{REDACTED_PREFIX}{c}": redact[c](F.col(c)) for c in redact if c in bronze.columns})
     raw = F.to_json(F.struct(*[
-        redact[c](F.col(c)).alias(c) if c in redact else F.col(c) for c in bronze.columns
+        redacted(c).alias(c) if c in redact else F.col(c) for c in bronze.columns if not c.startswith(REDACTED_PREFIX)
     ]))
     df = bronze.withColumns({
         "_raw": raw,
@@ -281,6 +292,29 @@ def prepare(
     })
     absent = {c: F.lit(None).cast(T.StringType()) for c in optional if c not in bronze.columns}
     return df.withColumns(absent) if absent else df
+
+
+REDACTED = "[redacted]"
+PARSED_PREFIX, REDACTED_PREFIX = "_parsed:", "_redacted:"
+
+
+def redacted(column: str) -> Column:
+    """The value ``prepare`` put in ``_raw`` for the PII column ``column`` (its ``redact`` function's result)."""
+    return F.col(f"{REDACTED_PREFIX}{column}")
+
+
+def redact_value(col: Column) -> Column:
+    """``REDACTED`` where a value was delivered, else null: for a PII field a table does not publish."""
+    return F.when(col.isNotNull(), F.lit(REDACTED))
+
+
+def redact_json_fields(text: Column, fields: Sequence[str]) -> Column:
+    """JSON text (possibly cut short or otherwise malformed) with the values of ``fields`` replaced by
+    ``"REDACTED"``: a string (also one the text ends inside) or a bare token such as a number; everything else
+    as it was."""
+    names = "|".join(fields)
+    value = r'(?:"(?:[^"\\]|\\.)*(?:"|\\?$)|[^,}\]\s"]+)'
+    return F.regexp_replace(text, rf'"({names})"(\s*:\s*){value}', rf'"$1"$2"{REDACTED}"')
 
 
 def errors_if(*pairs: tuple[Column, str | Column]) -> Column:
@@ -312,11 +346,16 @@ def _with_value(name: str, raw: Column, *, pii: bool) -> Column | str:
 def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType) -> DataFrame:
     """Add each field's typed column (replacing a bronze column of the same name) and tag failures, each
     with the value as delivered in the field's source column (``cast:quantity 'two'``)."""
+    # parsed first, each into a column of its own: the checks below then read the parsed value instead of
+    # parsing again (Spark does not share an expression between the columns of one select; a keyed hash of a
+    # normalized phone was computed three times per row)
+    parsed = {f.name: f"{PARSED_PREFIX}{f.name}" for f in fields}
+    staged = df.select("*", *[f.parse(F.col(f.source)).alias(parsed[f.name]) for f in fields])
     values: dict[str, Column] = {}
     checks: list[tuple[Column, str | Column]] = []
     for f in fields:
         raw = F.col(f.source)
-        value = f.parse(raw)
+        value = F.col(parsed[f.name])
         values[f.name] = value
         required = f.required if f.required is not None else (
             f.name in schema.fieldNames() and not schema[f.name].nullable
@@ -338,7 +377,7 @@ def with_fields(df: DataFrame, fields: Sequence[Field], *, schema: T.StructType)
             checks += [(c, _with_value(name, raw, pii=f.pii)) for c, name in bad]
     kept = [F.col(c) for c in df.columns if c not in values and c != "_errors"]
     new_errors = F.concat(F.col("_errors"), errors_if(*checks))
-    return df.select(*kept, *[v.alias(n) for n, v in values.items()], new_errors.alias("_errors"))
+    return staged.select(*kept, *[v.alias(n) for n, v in values.items()], new_errors.alias("_errors"))
 
 
 def has_descriptive(schema: T.StructType) -> bool:

@@ -30,6 +30,8 @@ from brandlake.transforms.silver.common import (
     lower,
     money,
     prepare,
+    redact_value,
+    redacted,
     text,
     timestamp,
     with_errors,
@@ -86,6 +88,20 @@ _HEADER = (
 )
 
 
+def _redact(ctx: ConformContext) -> dict[str, Callable[[Column], Column]]:
+    """The order's PII inside the ``_raw`` of silver orders: keyed hashes, as the published ``ship_*_hash``
+    columns (the same hash links a quarantined order to its buyer)."""
+    return {
+        "ship_address": lambda c: address_hash(c, ctx.pii_key),
+        "ship_phone": lambda c: phone_hash(c, country(F.col("ship_country")), ctx.pii_key),
+    }
+
+
+# order lines and discounts publish no PII: their _raw says only that a value was there (hashing it costs
+# what conforming the rest of the event costs)
+_REDACT_ONLY = {"ship_address": redact_value, "ship_phone": redact_value}
+
+
 def _parsed_lines() -> Column:
     return F.from_json(F.col("lines"), T.ArrayType(LINE_JSON))
 
@@ -102,11 +118,7 @@ def conform_orders(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
     ``order_date`` is ordered_at's local date on the platform. Raw address and phone are replaced by
     keyed hashes (also inside ``_raw``).
     """
-    redact = {
-        "ship_address": lambda c: address_hash(c, ctx.pii_key),
-        "ship_phone": lambda c: phone_hash(c, country(F.col("ship_country")), ctx.pii_key),
-    }
-    df = prepare(bronze, source=SOURCE, optional=("device_type",), redact=redact)
+    df = prepare(bronze, source=SOURCE, optional=("device_type",), redact=_redact(ctx))
     fields = [
         *_HEADER,
         Field("event_id"),
@@ -124,9 +136,9 @@ def conform_orders(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
         Field("ship_province", text),
         Field("ship_city", text),
         Field("device_type", lower),
-        Field("ship_address_hash", lambda c: address_hash(c, ctx.pii_key), src="ship_address", pii=True),
-        Field("ship_phone_hash", lambda c: phone_hash(c, country(F.col("ship_country")), ctx.pii_key),
-              src="ship_phone", required=False, pii=True),
+        # the keyed hashes that replaced the raw values in _raw (``_redact``), computed once
+        Field("ship_address_hash", lambda _: redacted("ship_address"), src="ship_address", pii=True),
+        Field("ship_phone_hash", lambda _: redacted("ship_phone"), src="ship_phone", required=False, pii=True),
     ]
     df = with_fields(df, fields, schema=ORDERS_SCHEMA)
     df = with_errors(
@@ -153,7 +165,7 @@ def conform_order_lines(bronze: DataFrame, *, ctx: ConformContext) -> DataFrame:
     ``line_amount = quantity × unit_price − item_discount``. A missing or unparseable ``lines`` array
     yields one row tagged ``missing:lines`` / ``malformed:lines``; ``[]`` yields no rows.
     """
-    df = prepare(bronze, source=SOURCE)
+    df = prepare(bronze, source=SOURCE, redact=_REDACT_ONLY)
     df = with_errors(
         df,
         (blank(F.col("lines")), "missing:lines"),
@@ -187,7 +199,7 @@ def conform_order_discounts(bronze: DataFrame, *, ctx: ConformContext) -> DataFr
     A null, blank or ``[]`` ``order_discounts`` means no discounts (no rows); an unparseable one
     yields one row tagged ``malformed:order_discounts``.
     """
-    df = prepare(bronze, source=SOURCE)
+    df = prepare(bronze, source=SOURCE, redact=_REDACT_ONLY)
     parsed = _parsed_discounts()
     is_malformed = ~blank(F.col("order_discounts")) & parsed.isNull()
     df = with_errors(df, (is_malformed, "malformed:order_discounts"))
