@@ -41,7 +41,7 @@ def cut_last_commit(table: Path) -> int:
     checkpoint = log / "_last_checkpoint"
     if checkpoint.exists() and json.loads(checkpoint.read_text())["version"] >= last:
         raise SystemExit(f"{table}: version {last} is checkpointed; cannot cut it off the log")
-    for f in log.glob(f"{last:020d}.*"):
+    for f in [*log.glob(f"{last:020d}.*"), *log.glob(f".{last:020d}.*")]:  # and the local file system's .crc
         f.unlink()
     return last - 1
 
@@ -102,8 +102,8 @@ def main() -> int:
         print(side, json.dumps(result["runs"][side]["gold"]), result["runs"][side]["wall_s"], "s", flush=True)
     import duckdb
 
-    con = duckdb.connect()
-    result["tables"] = {name: compare_table(con, out / "lake_before" / "gold" / name, out / "lake_after" / "gold" / name)
+    result["tables"] = {name: compare_table(duckdb.connect(), out / "lake_before" / "gold" / name,
+                                            out / "lake_after" / "gold" / name)
                         for name in TABLES if not name.startswith("_")}
     b, f = result["runs"]["before"]["wall_s"], result["runs"]["after"]["wall_s"]
     result["after_over_before"] = round(f / b, 3) if b else None
