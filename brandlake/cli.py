@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score-forecast": ("brandlake.jobs.score_forecast", "forecast with the champion model into gold sales_forecast"),
     "plan-logistics": ("brandlake.jobs.plan_logistics",
                        "available_to_ship, prepositioning_plan, capacity_forecast, peak_load_forecast"),
+    "redact-quarantine": ("brandlake.jobs.redact_quarantine",
+                          "remove raw PII that silver quarantine tables kept before it was redacted (lakes before 66dfa5f)"),
     "replay-landing": ("brandlake.jobs.replay_landing",
                        "ingest a fixed file from the landing quarantine (_landing_quarantine), exactly once"),
     "identity": ("brandlake.jobs.identity", "match customer accounts across platforms into persons (person_id)"),

@@ -185,6 +185,17 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
     return out.withColumn(FAILED_RULES, failed).drop(*helpers)
 
 
+def with_record_hash(quarantined: DataFrame, *, keys: Sequence[str], apart: Sequence[str] = ()) -> DataFrame:
+    """``record_hash``, the identity of a quarantined record: a replayed batch (even under a new run id) adds
+    nothing. The occurrence number keeps identical records (two identical junk lines of one batch) apart;
+    ``apart`` columns (e.g. ``run_id``) separate batches when hashing a whole quarantine table again."""
+    ident_cols = [*[F.col(k) for k in keys if k in quarantined.columns], F.col("failed_rules"), F.col("raw_record")]
+    by = [*ident_cols, *[F.col(c) for c in apart]]
+    occurrence = F.row_number().over(Window.partitionBy(*by).orderBy(F.lit(1)))
+    ident = F.to_json(F.struct(*ident_cols, occurrence.alias("occurrence")))
+    return quarantined.withColumn("record_hash", F.sha2(ident, 256))
+
+
 @dataclass
 class GateResult:
     """The gated rows (persisted; call ``release`` when done) and one result per rule."""
@@ -228,12 +239,7 @@ class GateResult:
             F.lit(at).cast("timestamp").alias("quarantined_at"),
             raw.alias("raw_record"),
         )
-        # identity of a quarantined record: a replayed batch (even under a new run id) adds nothing; the
-        # occurrence number keeps identical records (two identical junk lines) apart
-        ident_cols = [*[F.col(k) for k in keys if k in q.columns], F.col("failed_rules"), F.col("raw_record")]
-        occurrence = F.row_number().over(Window.partitionBy(*ident_cols).orderBy(F.lit(1)))
-        ident = F.to_json(F.struct(*ident_cols, occurrence.alias("occurrence")))
-        return q.withColumn("record_hash", F.sha2(ident, 256))
+        return with_record_hash(q, keys=keys)
 
     def reason_counts(self) -> dict[str, dict[str, int]]:
         """{"quarantine": {reason code: rows}, "warn": {...}}: quarantined rows by each reason they carry,

@@ -317,6 +317,31 @@ def redact_json_fields(text: Column, fields: Sequence[str]) -> Column:
     return F.regexp_replace(text, rf'"({names})"(\s*:\s*){value}', rf'"$1"$2"{REDACTED}"')
 
 
+def _json_string(col: Column) -> Column:
+    """``col`` as a JSON string literal, escaped as ``to_json`` escapes it inside ``_raw`` (quotes included)."""
+    return F.regexp_extract(F.to_json(F.struct(col.alias("v"))), r'^\{"v":(.*)\}$', 1)
+
+
+def redact_written_record(record: Column, fields: Sequence[str]) -> Column:
+    """A ``_raw`` written before its source's PII ``fields`` were redacted (a quarantine's ``raw_record``), as
+    ``prepare`` writes it now for a table that publishes none of them: each field delivered as such carries
+    ``REDACTED`` (a keyed hash, 64 hex characters, is left: that record was redacted already), and a corrupt
+    record's text has their values replaced (``redact_json_fields``). A record with nothing to redact is
+    returned as it is; the replacement is of the exact escaped text, so the rest stays byte for byte."""
+    out = record
+    for name in fields:
+        value = F.get_json_object(record, f"$.{name}")
+        leaked = value.isNotNull() & ~value.rlike("^[0-9a-f]{64}$") & (value != F.lit(REDACTED))
+        out = F.when(leaked, F.replace(out, F.concat(F.lit(f'"{name}":'), _json_string(value)),
+                                       F.lit(f'"{name}":"{REDACTED}"'))).otherwise(out)
+    # (not from_json: it keeps a field named _corrupt_record for its own use and leaves it null)
+    text = F.get_json_object(record, "$._corrupt_record")
+    cleaned = redact_json_fields(text, fields)
+    return F.when(text.isNotNull() & (text != cleaned),
+                  F.replace(out, F.concat(F.lit('"_corrupt_record":'), _json_string(text)),
+                            F.concat(F.lit('"_corrupt_record":'), _json_string(cleaned)))).otherwise(out)
+
+
 def errors_if(*pairs: tuple[Column, str | Column]) -> Column:
     """ARRAY<STRING> of the names whose condition holds (null conditions count as false)."""
     if not pairs:
