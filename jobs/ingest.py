@@ -31,6 +31,7 @@ from brandlake.transforms.landing import (
     SOURCES,
     LandingSource,
 )
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -132,10 +133,13 @@ class SourceIngest:
         ingested_at = dt.datetime.now(dt.UTC)
         fields = self.source.fields
         spark = batch.sparkSession
+        # kept on local disk, not in the heap: the 18 sources' micro-batches (up to ingest.max_bytes_per_trigger of
+        # landing text each, plus the parsed payload) run side by side, and held in memory they ran the default 4 GB
+        # driver out of heap at SF 1 (BENCHMARKS.md, issue 15)
         if self.source.fmt == "jsonl":
-            staged = batch.transform(bronze.with_json_payload).persist()
+            staged = batch.transform(bronze.with_json_payload).persist(StorageLevel.DISK_ONLY)
         else:
-            staged = batch.persist()
+            staged = batch.persist(StorageLevel.DISK_ONLY)
         try:
             if self.source.fmt == "jsonl":
                 profile = staged.transform(bronze.to_batch_profile).first()
