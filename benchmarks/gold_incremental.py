@@ -6,8 +6,9 @@ takes each copy back to the version before that last run by cutting its newest c
 (the last incremental run wrote one commit to each: the settlement MERGE, the mismatches and state overwrites, the
 sales days' replace). Then the same incremental ``brandlake gold`` runs twice on fresh copies, with the code of
 ``--before`` (a commit, laid out as in ``benchmarks/gold_identical.py``) and with this tree's; silver is the lake's
-own, linked and only read. Reports each run's wall time (one JVM each, started by the run) and its summary, and
-compares the gold tables the two runs wrote with DuckDB (the same rows, ``EXCEPT ALL`` both ways).
+own, linked and only read. Reports each run's wall time (one JVM each, started by the run) and its summary (each
+step's time is in ``<out>/gold_<side>.log``), and compares the gold tables the two runs wrote with DuckDB (the same
+rows, ``EXCEPT ALL`` both ways).
 
     BRANDLAKE_PII_KEY=bench python -m benchmarks.gold_incremental --lake L --before de706ff --out /tmp/gold_inc
 
@@ -63,8 +64,7 @@ def replay(base: Path, lake: Path, pythonpath: Path | None, log_file: Path) -> d
     if rc != 0:
         raise SystemExit(f"gold exited {rc} on {lake}; see {log_file}")
     summary = json.loads((lake / "_runs" / "latest.json").read_text())
-    return {"wall_s": seconds, "gold": summary.get("details", {}).get("gold"),
-            "steps": summary.get("details", {}).get("steps")}
+    return {"wall_s": seconds, "gold": summary.get("details", {}).get("gold")}
 
 
 def main() -> int:
