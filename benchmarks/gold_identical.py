@@ -131,8 +131,11 @@ def main() -> int:
         result["seconds"][side] = run_pipeline(lake, path, out / f"{side}.log")
     import duckdb
 
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    def connection():  # one per table: a connection holding a registered frame refuses the next one
+        con = duckdb.connect()
+        con.execute("SET threads TO 2")
+        return con
+
     result["tables"] = {}
     for layer in ("gold", "silver"):
         names = sorted(set(delta_tables(out / "lake_before" / layer)) | set(delta_tables(out / "lake_after" / layer)))
@@ -141,7 +144,7 @@ def main() -> int:
             if not (a_path / "_delta_log").is_dir() or not (b_path / "_delta_log").is_dir():
                 result["tables"][f"{layer}.{name}"] = {"equal": False, "why": "in one lake only"}
                 continue
-            result["tables"][f"{layer}.{name}"] = compare_table(con, a_path, b_path)
+            result["tables"][f"{layer}.{name}"] = compare_table(connection(), a_path, b_path)
     differing = [t for t, r in result["tables"].items() if not r["equal"]]
     result["differing"] = differing
     (out / "gold_identical.json").write_text(json.dumps(result, indent=2))
