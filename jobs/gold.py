@@ -151,17 +151,16 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     # only on its own rows, so an incremental run checks the orders it settled again and keeps the others' rows
     ctx.mark(MISMATCHES, "reconcile")
     gold_settlement = tables.read(spark, gold_paths[SETTLEMENT])
-    if touched is not None and tables.exists(spark, gold_paths[MISMATCHES]):
-        def scope(df: DataFrame) -> DataFrame:
-            return df.join(touched, "order_id", "left_semi")
+    only_touched = touched is not None and tables.exists(spark, gold_paths[MISMATCHES])
 
-        fresh = reconcile(scope(gold_settlement), scope(silver["payments"]), scope(silver["refunds"])).unionByName(
-            find_orphan_orders(scope(silver["order_lines"]), orders=scope(silver["orders"])))
+    def scope(df: DataFrame) -> DataFrame:
+        return df.join(touched, "order_id", "left_semi") if only_touched else df
+
+    mismatches = reconcile(scope(gold_settlement), scope(silver["payments"]), scope(silver["refunds"])).unionByName(
+        find_orphan_orders(scope(silver["order_lines"]), orders=scope(silver["orders"])))
+    if only_touched:
         kept = tables.read(spark, gold_paths[MISMATCHES]).join(touched, "order_id", "left_anti")
-        mismatches = materialize(kept.unionByName(fresh))  # computed before the table it reads is replaced
-    else:
-        mismatches = reconcile(gold_settlement, silver["payments"], silver["refunds"]).unionByName(
-            find_orphan_orders(silver["order_lines"], orders=silver["orders"]))
+        mismatches = materialize(kept.unionByName(mismatches))  # computed before the table it reads is replaced
     n_mismatches = tables.overwrite_counted(mismatches, gold_paths[MISMATCHES])
     release(mismatches)
     if touched is not None:
