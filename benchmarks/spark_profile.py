@@ -13,6 +13,7 @@ Usage: ``python -m benchmarks.spark_profile <event log file or directory> [--top
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
 import sys
@@ -51,11 +52,22 @@ def _files(path: Path) -> list[Path]:
 
 
 def bucket_of(description: str | None) -> str:
-    """``silver.orders · conform, gate, merge`` from a job description (micro-batch numbers dropped)."""
+    """``silver.orders · conform, gate, merge`` from a job description (micro-batch numbers dropped).
+
+    Delta's own jobs prefix the step's description with ``Delta: `` (once per nesting) and may end with their
+    operation (``...: Filtering files for query``): they are charged to that step, named ``· Delta: <operation>``.
+    """
     if not description:
         return "(no description)"
-    parts = _BATCH.sub("", description).split(" · ")
-    return " · ".join(parts[1:]) if parts[0].startswith("brandlake ") and len(parts) > 1 else parts[0]
+    text, delta = _BATCH.sub("", description), False
+    while text.startswith("Delta: "):
+        text, delta = text[len("Delta: "):], True
+    operation = ""
+    if delta and ": " in text:
+        text, operation = text.split(": ", 1)
+    parts = text.split(" · ")
+    step = " · ".join(parts[1:]) if parts[0].startswith("brandlake ") and len(parts) > 1 else parts[0]
+    return f"{step} · Delta: {operation}" if delta and operation else (f"{step} · Delta" if delta else step)
 
 
 def _union(intervals: list[tuple[float, float]]) -> float:
@@ -68,8 +80,11 @@ def _union(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def profile(path: Path) -> dict:
-    """Buckets of one application's event log, plus the application's wall and idle totals (seconds)."""
+def profile(path: Path, *, since: float | None = None, until: float | None = None) -> dict:
+    """Buckets of one application's event log, plus the application's wall and idle totals (seconds).
+
+    ``since``/``until`` (epoch seconds) keep only the jobs submitted in that window, e.g. a benchmark's
+    incremental batch after its full build; the wall is then the window's."""
     jobs: dict[int, dict] = {}
     stage_job: dict[int, int] = {}
     task_ms: dict[int, float] = defaultdict(float)
@@ -100,7 +115,13 @@ def profile(path: Path) -> dict:
                         task_ms[job] += metrics.get("Executor Run Time", 0)
                         gc_ms[job] += metrics.get("JVM GC Time", 0)
                         spilled[job] += metrics.get("Disk Bytes Spilled", 0)
-    done = sorted((j for j in jobs.items() if j[1]["end"] is not None), key=lambda kv: kv[1]["start"])
+    if since is not None:
+        app_start = max(app_start or since, since)
+    if until is not None:
+        app_end = min(app_end or until, until)
+    done = sorted((j for j in jobs.items() if j[1]["end"] is not None
+                   and (since is None or j[1]["start"] >= since) and (until is None or j[1]["start"] < until)),
+                  key=lambda kv: kv[1]["start"])
     buckets: dict[str, Bucket] = defaultdict(Bucket)
     busy_until = app_start if app_start is not None else (done[0][1]["start"] if done else 0.0)
     for job_id, j in done:
@@ -143,12 +164,19 @@ def to_markdown(result: dict, *, top: int = 30) -> str:
     return "\n".join(lines)
 
 
+def _instant(text: str) -> float:
+    """``2026-12-07 12:36:04`` or ``2026-12-07T12:36:04,302`` (a log line's time, UTC) → epoch seconds."""
+    return dt.datetime.fromisoformat(text.replace(",", ".")).replace(tzinfo=dt.UTC).timestamp()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("path", type=Path)
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--since", type=_instant, help="only jobs submitted from this UTC time (ISO 8601, as in the logs)")
+    p.add_argument("--until", type=_instant, help="only jobs submitted before this UTC time")
     a = p.parse_args(argv)
-    print(to_markdown(profile(a.path), top=a.top))
+    print(to_markdown(profile(a.path, since=a.since, until=a.until), top=a.top))
     return 0
 
 

@@ -50,3 +50,30 @@ def test_jobs_tasks_and_driver_gaps_are_charged_to_their_table_and_step(tmp_path
         },
     }
     assert bucket_of("some other description") == "some other description"
+
+
+def test_delta_jobs_are_charged_to_the_step_that_ran_them_and_a_window_keeps_its_own_jobs(tmp_path):
+    step = "brandlake gold · gold · find changed orders"
+    assert bucket_of(f"Delta: {step}: Filtering files for query") == "gold · find changed orders · Delta: Filtering files for query"
+    assert bucket_of(f"Delta: Delta: {step} · micro-batch 3: Compute snapshot for version: 7") == \
+        "gold · find changed orders · Delta: Compute snapshot for version: 7"
+    assert bucket_of("Delta: brandlake bench-sf1.0") == "brandlake bench-sf1.0 · Delta"
+    events = [
+        {"Event": "SparkListenerApplicationStart", "Timestamp": 100_000},
+        *_job(0, 101, 103, step, [0]), _task(0, 2000),
+        *_job(1, 110, 112, f"Delta: {step}: Filtering files for query", [1]), _task(1, 1000),
+        *_job(2, 114, 115, step, [2]), _task(2, 500),
+        *_job(3, 120, 121, step, [3]), _task(3, 700),
+        {"Event": "SparkListenerApplicationEnd", "Timestamp": 130_000},
+    ]
+    log = tmp_path / "events"
+    log.write_text("".join(json.dumps(e) + "\n" for e in events))
+    got = profile(log, since=105, until=118)  # jobs 1 and 2 only; the wall and the first gap start at the window
+    assert got["wall_seconds"] == 13.0 and got["jobs"] == 2 and got["job_seconds"] == 3.0
+    assert got["buckets"] == {
+        "gold · find changed orders · Delta: Filtering files for query": {
+            "jobs": 1, "job_seconds": 2.0, "task_seconds": 1.0, "idle_seconds": 5.0, "gc_seconds": 0.0,
+            "spilled_mb": 0.0},
+        "gold · find changed orders": {"jobs": 1, "job_seconds": 1.0, "task_seconds": 0.5, "idle_seconds": 2.0,
+                                       "gc_seconds": 0.0, "spilled_mb": 0.0},
+    }
