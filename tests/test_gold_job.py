@@ -13,7 +13,7 @@ from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import job_context
-from tests.gold_inputs import discount, line, m, order, payment, refund, silver
+from tests.gold_inputs import AT, DAY, discount, line, m, order, payment, refund, silver
 from tests.gold_schema import assert_gold_schema
 
 LATER = dict(balance=dt.datetime(2024, 3, 6), refund=dt.datetime(2024, 3, 7))
@@ -27,13 +27,17 @@ PROJECTION_SCHEMA = T.StructType([
 def silver_rows(*, late_events: bool) -> dict:
     """o1 ordinary (refund later), p1 presale (balance later), o3 presale never paid (overdue by the later
     watermark), o4 paid one cent short (a mismatch), o2's line first without its order (an orphan), its order and
-    a payment one yuan short later."""
+    a payment one yuan short later. o4 is on the next day; o1, alone on its day, is moved three days earlier by its
+    late creation event (gold finds its lines on their old date, the table being laid out by date)."""
     presale = dict(is_presale=True)
+    day = dt.timedelta(days=1)
+    moved = dict(ordered_at=AT - day, order_date=DAY - day, updated_at=LATER["refund"]) if late_events else dict(
+        ordered_at=AT + 2 * day, order_date=DAY + 2 * day)
     orders = [
-        order("o1", shipping_fee_amount="10.00"),
+        order("o1", shipping_fee_amount="10.00", **moved),
         order("p1", **presale, deposit_amount="20.00", deposit_value="30.00", balance_due_at=dt.datetime(2024, 3, 5)),
         order("o3", **presale, deposit_amount="5.00", deposit_value="8.00", balance_due_at=dt.datetime(2024, 3, 2)),
-        order("o4"),
+        order("o4", ordered_at=AT + day, order_date=DAY + day),
     ]
     lines = [line("o1", "l1", "79.00"), line("o1", "l2", "119.00"), line("p1", "l1", "100.00"),
              line("o3", "l1", "40.00"), line("o4", "l1", "30.00"), line("o2", "l1", "50.00")]
