@@ -97,11 +97,19 @@ def compare_table(con, a: Path, b: Path) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--before", required=True, help="the commit whose code builds the 'before' lake")
+    p.add_argument("--before", help="the commit whose code builds the 'before' lake (required unless --compare-lakes)")
     p.add_argument("--scale", type=float, default=0.1, help="generate this scale (ignored with --landing)")
     p.add_argument("--landing", help="an existing landing folder to use instead of generating one")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="where the two lakes are built (required unless --compare-lakes)")
+    p.add_argument("--compare-lakes", nargs=2, metavar=("BEFORE", "AFTER"),
+                   help="only compare two lakes already built from one landing zone (e.g. two benchmark runs)")
     a = p.parse_args()
+    if a.compare_lakes:
+        result = compare_lakes(*(Path(x).resolve() for x in a.compare_lakes))
+        print(json.dumps(result, indent=2))
+        return 1 if any(t.startswith("gold.") for t in result["differing"]) else 0
+    if not a.out or not a.before:
+        p.error("--before and --out are required unless --compare-lakes")
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if "BRANDLAKE_PII_KEY" not in os.environ:
@@ -129,6 +137,14 @@ def main() -> int:
         lake.mkdir()
         shutil.copytree(landing, lake / "landing", copy_function=os.link)  # hard links: same bytes, no copy
         result["seconds"][side] = run_pipeline(lake, path, out / f"{side}.log")
+    result.update(compare_lakes(out / "lake_before", out / "lake_after"))
+    (out / "gold_identical.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 1 if any(t.startswith("gold.") for t in result["differing"]) else 0
+
+
+def compare_lakes(before: Path, after: Path) -> dict:
+    """Every gold and silver table of two lakes, row for row (run-stamped columns left out)."""
     import duckdb
 
     def connection():  # one per table: a connection holding a registered frame refuses the next one
@@ -136,20 +152,16 @@ def main() -> int:
         con.execute("SET threads TO 2")
         return con
 
-    result["tables"] = {}
+    tables: dict = {}
     for layer in ("gold", "silver"):
-        names = sorted(set(delta_tables(out / "lake_before" / layer)) | set(delta_tables(out / "lake_after" / layer)))
+        names = sorted(set(delta_tables(before / layer)) | set(delta_tables(after / layer)))
         for name in names:
-            a_path, b_path = out / "lake_before" / layer / name, out / "lake_after" / layer / name
+            a_path, b_path = before / layer / name, after / layer / name
             if not (a_path / "_delta_log").is_dir() or not (b_path / "_delta_log").is_dir():
-                result["tables"][f"{layer}.{name}"] = {"equal": False, "why": "in one lake only"}
+                tables[f"{layer}.{name}"] = {"equal": False, "why": "in one lake only"}
                 continue
-            result["tables"][f"{layer}.{name}"] = compare_table(connection(), a_path, b_path)
-    differing = [t for t, r in result["tables"].items() if not r["equal"]]
-    result["differing"] = differing
-    (out / "gold_identical.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
-    return 1 if any(t.startswith("gold.") for t in differing) else 0
+            tables[f"{layer}.{name}"] = compare_table(connection(), a_path, b_path)
+    return {"tables": tables, "differing": [t for t, r in tables.items() if not r["equal"]]}
 
 
 if __name__ == "__main__":

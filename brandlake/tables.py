@@ -130,16 +130,8 @@ def latest_version(spark: SparkSession, path: str) -> int | None:
     return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
 
 
-def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), overwrite_schema: bool = True,
-              ordered_by: Sequence[str] = ()) -> None:
-    """Replace the whole table with ``df`` (one Delta commit; readers see old or new, never half).
-
-    ``ordered_by`` lays the files out in that order (a range shuffle, then each file sorted): each file holds a
-    narrow range of those columns, so a later filter on them (``order_date IN (...)``, a MERGE or ``replaceWhere``
-    on a few days) skips the files outside it from Delta's per-file statistics instead of reading every file.
-    """
-    if ordered_by:
-        df = df.repartitionByRange(*ordered_by).sortWithinPartitions(*ordered_by)
+def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), overwrite_schema: bool = True) -> None:
+    """Replace the whole table with ``df`` (one Delta commit; readers see old or new, never half)."""
     w = df.write.format("delta").mode("overwrite")
     if overwrite_schema:
         w = w.option("overwriteSchema", "true")
@@ -148,11 +140,10 @@ def overwrite(df: DataFrame, path: str, *, partition_by: Sequence[str] = (), ove
     w.save(path)
 
 
-def overwrite_counted(df: DataFrame, path: str, *, partition_by: Sequence[str] = (),
-                      ordered_by: Sequence[str] = ()) -> int:
+def overwrite_counted(df: DataFrame, path: str, *, partition_by: Sequence[str] = ()) -> int:
     """``overwrite``, returning the rows written, read from the commit's own metrics (numOutputRows), so a
     job's accounting needs no second pass over ``df`` or the table."""
-    overwrite(df, path, partition_by=partition_by, ordered_by=ordered_by)
+    overwrite(df, path, partition_by=partition_by)
     _, _, metrics = commit_metrics(df.sparkSession, path)
     return metrics.get("numOutputRows", 0)
 
@@ -253,13 +244,8 @@ def merge_upsert(
     newer_than: str | None = None,
     partition_by: Sequence[str] = (),
     source_rows: int | None = None,
-    target_only: Column | None = None,
 ) -> MergeMetrics:
     """Upsert ``df`` into the table on ``keys``; creates the table if it does not exist.
-
-    ``target_only`` (a condition on the target's columns, as ``t.<column>``) narrows the rows a source row may
-    match, so Delta skips the files outside it (e.g. ``t.order_date IN (...)`` on a table laid out by date). It
-    must hold for every existing row of every source key: a row it leaves out would be inserted a second time.
 
     ``newer_than`` names a column: an existing row is only replaced by a source row whose value in
     that column is greater or equal, so replaying old data never rolls a table back. A source row equal
@@ -272,7 +258,6 @@ def merge_upsert(
         return _created(spark, df, path, partition_by)
     if source_rows == 0:
         return MergeMetrics(source_rows=0, inserted=0, updated=0)
-    on = keys_match(keys) if target_only is None else keys_match(keys) & target_only
     target = DeltaTable.forPath(spark, path)
     have = set(target.toDF().columns)
     types = {f.name: f.dataType for f in df.schema.fields}
@@ -287,7 +272,7 @@ def merge_upsert(
         update_cond = newer if update_cond is None else newer & update_cond
     result = (
         target.alias("t")
-        .merge(df.alias("s"), on)
+        .merge(df.alias("s"), keys_match(keys))
         .whenMatchedUpdateAll(condition=update_cond)
         .whenNotMatchedInsertAll()
         .withSchemaEvolution()

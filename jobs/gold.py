@@ -48,9 +48,6 @@ SILVER_INPUTS: dict[str, tuple[str, ...]] = {
     "products": ("sku_id", "product_id", "brand_id"),
 }
 
-# settlement and sales days are written in date order: an incremental run's days are a few files, not all
-LAYOUT = ("order_date",)
-
 SETTLEMENT, SALES_DAILY, MISMATCHES, STATE = (
     "order_line_settlement", "sales_daily", "settlement_mismatches", "_gold_state",
 )
@@ -144,13 +141,10 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
     new_dates = [r[0] for r in settlement.select("order_date").distinct().collect()]
     # the write's own metrics count the lines settled: no extra pass over the settlement
     if incremental:
-        # the existing lines of the re-settled orders are on their old dates: the MERGE reads only the files
-        # that hold those dates (the table is laid out by date), not every file for a key lookup
-        merged = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"),
-                                     target_only=F.col("t.order_date").isin(old_dates) if old_dates else F.lit(False))
+        merged = tables.merge_upsert(settlement, gold_paths[SETTLEMENT], keys=("order_id", "line_id"))
         lines_written = merged.source_rows
     else:
-        lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT], ordered_by=LAYOUT)
+        lines_written = tables.overwrite_counted(settlement, gold_paths[SETTLEMENT])
     release(settlement)
 
     # reconciliation: mismatching and orphan orders are kept, with a reason. Whether an order reconciles depends
@@ -183,10 +177,7 @@ def run(ctx: JobContext, args: argparse.Namespace) -> None:
             daily = to_sales_daily(gold_settlement.where(touched_days))
             tables.replace_where(daily, gold_paths[SALES_DAILY], touched_days)
     else:
-        # laid out by date through the aggregation's own shuffle (the lines range-partitioned by date already
-        # satisfy its grouping), not a second shuffle of the days
-        daily = to_sales_daily(gold_settlement.repartitionByRange(*LAYOUT)).sortWithinPartitions(*LAYOUT)
-        tables.overwrite(daily, gold_paths[SALES_DAILY])
+        tables.overwrite(to_sales_daily(gold_settlement), gold_paths[SALES_DAILY])
 
     state_rows = [(name, int(v), as_of, ctx.summary.run_id) for name, v in sorted(versions.items())]
     tables.overwrite(spark.createDataFrame(state_rows, GOLD_STATE), gold_paths[STATE])

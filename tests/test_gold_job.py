@@ -28,7 +28,7 @@ def silver_rows(*, late_events: bool) -> dict:
     """o1 ordinary (refund later), p1 presale (balance later), o3 presale never paid (overdue by the later
     watermark), o4 paid one cent short (a mismatch), o2's line first without its order (an orphan), its order and
     a payment one yuan short later. o4 is on the next day; o1, alone on its day, is moved three days earlier by its
-    late creation event (gold finds its lines on their old date, the table being laid out by date)."""
+    late creation event (gold replaces its lines and rebuilds the sales days of both dates)."""
     presale = dict(is_presale=True)
     day = dt.timedelta(days=1)
     moved = dict(ordered_at=AT - day, order_date=DAY - day, updated_at=LATER["refund"]) if late_events else dict(

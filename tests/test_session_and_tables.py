@@ -123,39 +123,6 @@ def test_replace_where_replaces_only_the_matching_rows(spark, tmp_path):
     assert_df_equality(tables.read(spark, path), expected, ignore_row_order=True, ignore_nullable=True)
 
 
-def _file_ranges(path: str, column: str) -> list[tuple]:
-    """(min, max) of ``column`` in each data file of the table's first commit, from Delta's file statistics."""
-    with open(os.path.join(path, "_delta_log", "00000000000000000000.json"), encoding="utf-8") as f:
-        adds = [json.loads(line)["add"] for line in f if '"add"' in line]
-    return sorted((json.loads(a["stats"])["minValues"][column], json.loads(a["stats"])["maxValues"][column])
-                  for a in adds)
-
-
-def test_a_table_written_in_date_order_has_disjoint_files_and_a_merge_limited_to_its_dates_upserts_them(
-        spark, tmp_path):
-    path = str(tmp_path / "by_day")
-    rows = [(i, f"v{i}", i % 30) for i in range(300)]  # id, value, day
-    previous = spark.conf.get("spark.sql.shuffle.partitions")
-    spark.conf.set("spark.sql.shuffle.partitions", "3")
-    try:
-        tables.overwrite(spark.createDataFrame(rows, SCHEMA).repartition(2), path, ordered_by=["updated_at"])
-    finally:
-        spark.conf.set("spark.sql.shuffle.partitions", previous)
-    ranges = _file_ranges(path, "updated_at")
-    # three files, each a range of days of its own: a filter on a few days reads only the files holding them
-    assert len(ranges) == 3 and all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
-    assert (ranges[0][0], ranges[-1][1]) == (0, 29)
-    assert len(tables.read(spark, path).where(F.col("updated_at") == 29).inputFiles()) == 1
-    # ids 29 and 59 live on day 29: updated; id 300 is new; the MERGE may only match rows of day 29
-    merged = tables.merge_upsert(
-        spark.createDataFrame([(29, "new", 29), (59, "v59", 29), (300, "n", 29)], SCHEMA), path, keys=["id"],
-        target_only=F.col("t.updated_at").isin([29]))
-    assert (merged.inserted, merged.updated, merged.unchanged) == (1, 1, 1)
-    expected = [r for r in rows if r[0] != 29] + [(29, "new", 29), (300, "n", 29)]
-    assert_df_equality(tables.read(spark, path), spark.createDataFrame(expected, SCHEMA), ignore_row_order=True,
-                       ignore_nullable=True)
-
-
 def test_run_summary_accumulates_counts_and_writes_json(spark, tmp_path):
     s = RunSummary(run_id="r1", command="ingest", env="test")
     s.add_counts("bronze.orders", rows_read=3, rows_written=3)

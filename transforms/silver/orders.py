@@ -260,16 +260,17 @@ def carry_earlier_ordered_at(
     """
     if existing is None:
         return published
-    # one join with the table (it was two scans of it and the join computed twice): a row to correct takes the
-    # table's values but for ordered_at and order_date, and every row's money is derived again by ``convert``
-    # (the same rates and dates give the kept rows the values they had)
-    carried = [c for c in published.columns
-               if c not in ("order_id", "ordered_at", "order_date") and c in existing.columns]
-    now = existing.select(F.col("order_id").alias("_e_order_id"), *[F.col(c).alias(f"_e_{c}") for c in carried],
+    now = existing.select(F.col("order_id").alias("_e_order_id"), F.col("updated_at").alias("_e_updated_at"),
                           F.col("ordered_at").alias("_e_ordered_at"))
     joined = published.join(now, F.col("order_id") == F.col("_e_order_id"), "left")
-    older_but_earlier = F.coalesce(
-        (F.col("_e_updated_at") > F.col("updated_at")) & (F.col("ordered_at") < F.col("_e_ordered_at")), F.lit(False))
-    out = joined.select(*[F.when(older_but_earlier, F.col(f"_e_{c}")).otherwise(F.col(c)).alias(c) if c in carried
-                          else F.col(c) for c in published.columns])
-    return convert(out).select(*published.columns)
+    older_but_earlier = (F.col("_e_updated_at") > F.col("updated_at")) & (F.col("ordered_at") < F.col("_e_ordered_at"))
+    kept = joined.where(~F.coalesce(older_but_earlier, F.lit(False))).select(*published.columns)
+    fixes = joined.where(older_but_earlier).select(
+        F.col("order_id").alias("_f_order_id"), F.col("ordered_at").alias("_f_at"),
+        F.col("order_date").alias("_f_date"))
+    corrected = (
+        existing.join(fixes, F.col("order_id") == F.col("_f_order_id"))
+        .withColumn("ordered_at", F.col("_f_at")).withColumn("order_date", F.col("_f_date"))
+        .drop("_f_order_id", "_f_at", "_f_date")
+    )
+    return kept.unionByName(convert(corrected).select(*published.columns))
