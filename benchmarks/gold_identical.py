@@ -10,6 +10,9 @@ listed in the output.
 
     BRANDLAKE_PII_KEY=bench python -m benchmarks.gold_identical --before 4173c6e --scale 0.1 --out /tmp/gold_id
 
+``--compare-lakes BEFORE AFTER`` only compares two lakes already built from one landing zone (for example the
+lakes of two ``benchmarks/run.py`` runs, one per commit), without building anything.
+
 Not a test: the result goes to ``<out>/gold_identical.json`` and into BENCHMARKS.md by hand. Exit 1 when a table
 differs.
 """
