@@ -141,11 +141,35 @@ def _all(cols: Sequence[Column]) -> Column:
     return reduce(lambda a, b: a & b, cols)
 
 
-def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[str, DataFrame]) -> DataFrame:
+def _readable(has_errors: bool = True) -> Column:
+    """The row is no corrupt record (something in it could be read)."""
+    return ~F.coalesce(F.array_contains("_errors", "corrupt_record"), F.lit(False)) if has_errors else F.lit(True)
+
+
+def breaks_held_rules(rules: Sequence[Rule], severities: Mapping[str, str], *,
+                      columns: Sequence[str] | None = None, has_errors: bool = True) -> Column:
+    """True (never null) where a row breaks a row rule (not-null, range, set, pattern) of severity ``quarantine``.
+
+    The gate quarantines such a row whatever else its batch holds, so it must not decide which version of
+    a key is the latest (``transforms.dedupe.with_dedupe_flags``' ``held``), nor count towards uniqueness:
+    otherwise what silver publishes would depend on where micro-batches split. ``columns``: only the rules
+    on these columns (a frame before every column is derived); ``has_errors``: the frame has ``_errors``.
+    """
+    present = None if columns is None else set(columns)
+    failing = [_readable(has_errors) & r.failing() for r in rules
+               if r.kind == "row" and severities[r.name] == "quarantine"
+               and (present is None or set(r.columns) <= present)]
+    return F.coalesce(reduce(lambda a, b: a | b, failing), F.lit(False)) if failing else F.lit(False)
+
+
+def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[str, DataFrame],
+                      held: Column | None = None) -> DataFrame:
     """Add ``_failed_rules ARRAY<STRING>``: the rules each row breaks, in suite order.
 
     Uniqueness counts only rows without conform errors whose key is not entirely null (as GX ignores
-    rows with all key values missing); a reference is checked only where every child column is set.
+    rows with all key values missing), and not the rows ``held`` marks (``breaks_held_rules``: quarantined
+    for their own reason, they do not also take a valid version of their key with them); a reference is
+    checked only where every child column is set.
     A corrupt record (nothing in it could be read) breaks only the conform rule: it is not also counted
     against every not-null, range or reference rule of the table. ``parents`` maps a referenced table name
     to its current rows.
@@ -155,7 +179,9 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
     flags: list[tuple[str, Column]] = []
     has_errors = "_errors" in df.columns
     clean = F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True)) if has_errors else F.lit(True)
-    readable = ~F.coalesce(F.array_contains("_errors", "corrupt_record"), F.lit(False)) if has_errors else F.lit(True)
+    if held is not None:
+        clean = clean & ~held
+    readable = _readable(has_errors)
     for i, r in enumerate(rules):
         if r.kind == "row":
             flags.append((r.name, readable & r.failing()))
@@ -274,7 +300,8 @@ def gate(
 ) -> GateResult:
     """Evaluate every rule on ``df`` (one pass for row rules, one aggregation for all counts)."""
     quarantine_rules = [r.name for r in rules if severities[r.name] == "quarantine"]
-    flagged = with_failed_rules(df, rules=rules, parents=parents)
+    held = breaks_held_rules(rules, severities, has_errors="_errors" in df.columns)
+    flagged = with_failed_rules(df, rules=rules, parents=parents, held=held)
     to_quarantine = (
         F.arrays_overlap(F.col(FAILED_RULES), F.array(*[F.lit(n) for n in quarantine_rules]))
         if quarantine_rules else F.lit(False)

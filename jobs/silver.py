@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, with_dedupe_flags
+from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, has_errors, with_dedupe_flags
 from brandlake.transforms.fx import with_reporting_amounts
 from brandlake.transforms.schemas import SILVER_FX_RATES
 from brandlake.transforms.silver.registry import published_schema
@@ -218,7 +218,7 @@ def build_table(
     dq: DqRecords,
 ) -> list[RuleResult] | None:
     """Process the new bronze rows of one silver table; returns this run's rule results (None: no new rows)."""
-    from brandlake.expectations.gate import gate
+    from brandlake.expectations.gate import breaks_held_rules, gate
     from brandlake.transforms.silver.common import UNKNOWN_ATTRIBUTES, with_unknown_attributes
 
     cfg, spark, run_id = ctx.cfg, ctx.spark, ctx.summary.run_id
@@ -248,8 +248,9 @@ def build_table(
         if resolve is not None or correct is not None:  # e.g. orders: ordered_at = earliest event seen, across batches
             silver_path = f"{cfg.lake.silver}/{spec.name}"
             existing = tables.read(spark, silver_path) if tables.exists(spark, silver_path) else None
-        if resolve is not None:
-            conformed = resolve(conformed, existing=existing, ctx=conform_ctx)
+        if resolve is not None:  # from the events the gate can publish, as when they arrive in other batches
+            valid = ~has_errors() & ~breaks_held_rules(rules, severities, columns=conformed.columns)
+            conformed = resolve(conformed, existing=existing, ctx=conform_ctx, valid=valid)
         money = tuple(getattr(spec, "money", ()))
 
         def convert(df: DataFrame) -> DataFrame:  # money columns into the reporting currency (re-derived if there)
@@ -270,7 +271,8 @@ def build_table(
             raise ContractMismatchError(f"conform of silver.{spec.name} did not produce column(s) {missing}")
         # kept as rows of their own: the steps below are planned against them, not the conform plan again
         flagged = materialize(conformed.transform(
-            with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns))
+            with_dedupe_flags, keys=spec.keys, version_col=spec.version_col, columns=columns,
+            held=breaks_held_rules(rules, severities)))
         conform_seconds = time.perf_counter() - started
         try:
             c = flagged.agg(

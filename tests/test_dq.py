@@ -101,25 +101,29 @@ SEVERITIES = {
 }
 
 
-def run_gate(spark, severities):
+def run_gate(spark, severities, df=None):
     rules = rules_from_suite(lines_suite())
     orders = spark.createDataFrame([("o1",)], ORDERS)
-    return gate(lines_df(spark), table="lines", rules=rules, severities=severities, parents={"orders": orders})
+    return gate(lines_df(spark) if df is None else df, table="lines", rules=rules, severities=severities,
+                parents={"orders": orders})
 
 
 def test_warn_keeps_rows_and_quarantine_moves_them_with_rule_names_and_raw_record(spark):
-    result = run_gate(spark, SEVERITIES)
+    """r2 breaks a quarantine rule (in_set_status): quarantined for it, it does not take r3, the one valid row
+    of its grain, with it. r6 and r1 are two valid rows of one grain: both quarantined as unique_grain."""
+    r6 = spark.createDataFrame([("o1", "l1", 3, Decimal("2.00"), None, "ok", "CNY", [], "r6")], LINES)
+    result = run_gate(spark, SEVERITIES, lines_df(spark).unionByName(r6))
     try:
         kept = result.publishable(["line_id", "_raw"])
-        assert_df_equality(kept, spark.createDataFrame([("l1", "r1"), ("l5", "r5")], "line_id string, _raw string"),
+        assert_df_equality(kept, spark.createDataFrame([("l2", "r3"), ("l5", "r5")], "line_id string, _raw string"),
                            ignore_row_order=True, ignore_nullable=True)
         at = dt.datetime(2024, 1, 2, 3, 4, 5)
         q = result.quarantined(keys=["order_id", "line_id"], run_id="run-1", at=at).drop("record_hash")
         expected = spark.createDataFrame([
-            ("o1", "l2", ["unique_grain", "range_quantity", "range_list_amount_ge_amount", "in_set_status",
-                          "regex_currency"], ["unique_grain", "range_quantity", "range_list_amount_ge_amount",
-                                              "in_set_status", "regex_currency"], "run-1", at, "r2"),
-            ("o1", "l2", ["unique_grain"], ["unique_grain"], "run-1", at, "r3"),
+            ("o1", "l2", ["range_quantity", "range_list_amount_ge_amount", "in_set_status", "regex_currency"],
+             ["range_quantity", "range_list_amount_ge_amount", "in_set_status", "regex_currency"], "run-1", at, "r2"),
+            ("o1", "l1", ["unique_grain"], ["unique_grain"], "run-1", at, "r1"),
+            ("o1", "l1", ["unique_grain"], ["unique_grain"], "run-1", at, "r6"),
             # reasons: the conform error first (no value: this raw record is no JSON), then the other rules
             (None, "l4", ["not_null_order_id", "not_null_quantity", "conform"],
              ["cast:quantity", "not_null_order_id", "not_null_quantity"], "run-1", at, "r4"),
@@ -128,9 +132,9 @@ def test_warn_keeps_rows_and_quarantine_moves_them_with_rule_names_and_raw_recor
         assert_df_equality(q, expected, ignore_row_order=True, ignore_nullable=True)
         by_rule = {r.rule: (r.checked_count, r.unexpected_count) for r in result.results}
         assert by_rule == {
-            "unique_grain": (5, 2), "not_null_order_id": (5, 1), "not_null_quantity": (5, 1), "range_quantity": (5, 1),
-            "range_list_amount_ge_amount": (5, 1), "in_set_status": (5, 1), "regex_currency": (5, 1),
-            "ref_orders": (5, 1), "conform": (5, 1),
+            "unique_grain": (6, 2), "not_null_order_id": (6, 1), "not_null_quantity": (6, 1), "range_quantity": (6, 1),
+            "range_list_amount_ge_amount": (6, 1), "in_set_status": (6, 1), "regex_currency": (6, 1),
+            "ref_orders": (6, 1), "conform": (6, 1),
         }
     finally:
         result.release()

@@ -201,25 +201,35 @@ def test_rerun_without_new_bronze_changes_nothing(spark, first_run):
 
 
 def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tmp_path):
+    """Where batches split changes nothing: not the published versions, not the quarantine. A version that
+    breaks a quarantine rule neither hides an older valid version nor is hidden by a newer one."""
+    early = [
+        ("w4", "m1", "2.00", "active", "2024-03-01 10:00:00", T0),
+        ("w5", "m1", "-3.00", "active", "2024-03-01 09:00:00", T0),   # breaks range_price_amount
+    ]
     late = [
         ("w1", "m1", "4.00", "active", "2024-03-01 09:00:00", T0 + dt.timedelta(days=1)),   # older: must not win
         ("w3", "m1", "1.50", "retired", "2024-03-02 10:00:00", T0 + dt.timedelta(days=1)),  # newer: wins
         ("w2", "m1", "abc", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),   # same bad record again
+        ("w4", "m1", "-1.00", "active", "2024-03-01 12:00:00", T0 + dt.timedelta(days=1)),  # newer, quarantined
+        ("w5", "m1", "3.00", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),   # newer and valid
     ]
     incremental = make_cfg(tmp_path / "a")
     seed(spark, incremental)
+    put_bronze(spark, incremental, "widget_events", early, BRONZE_WIDGETS, batch=1)
     run_silver(spark, incremental, "run-1", WIDGETS_ONLY)
-    put_bronze(spark, incremental, "widget_events", late, BRONZE_WIDGETS, batch=1)
+    put_bronze(spark, incremental, "widget_events", late, BRONZE_WIDGETS, batch=2)
     summary = run_silver(spark, incremental, "run-2", WIDGETS_ONLY)
 
     clean = make_cfg(tmp_path / "b")
-    put_bronze(spark, clean, "widget_events", FIRST_WIDGETS + late, BRONZE_WIDGETS, batch=0)
+    put_bronze(spark, clean, "widget_events", FIRST_WIDGETS + early + late, BRONZE_WIDGETS, batch=0)
     run_silver(spark, clean, "run-1", WIDGETS_ONLY)
 
-    # both bronze commits in one run, cut by the byte bound into one micro-batch per bronze file
+    # all bronze commits in one run, cut by the byte bound into one micro-batch per bronze file
     bounded = make_cfg(tmp_path / "c", max_bytes_per_trigger=1)
     seed(spark, bounded)
-    put_bronze(spark, bounded, "widget_events", late, BRONZE_WIDGETS, batch=1)
+    put_bronze(spark, bounded, "widget_events", early, BRONZE_WIDGETS, batch=1)
+    put_bronze(spark, bounded, "widget_events", late, BRONZE_WIDGETS, batch=2)
     cut = run_silver(spark, bounded, "run-1", WIDGETS_ONLY)
     assert cut.details["silver_batches"]["widgets"] > 1
 
@@ -228,11 +238,19 @@ def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tm
         for other in (incremental, bounded):
             assert_df_equality(tables.read(spark, f"{other.lake.silver}/{table}").drop(*drop), b,
                                ignore_row_order=True)
-    assert tables.read(spark, f"{incremental.lake.silver}/widgets").where("widget_id = 'w1'").first()[
-        "price_amount"] == Decimal("6.00")
-    # run 2: 3 read = 1 written (w3) + 1 quarantined (w2 again) + 1 left out by the MERGE (w1's older version)
-    assert summary.tables["silver.widgets"] == {"bronze_rows_read": 3, "rows_read": 3, "rows_written": 1,
-                                                "rows_quarantined": 1, "rows_duplicate": 1,
+    published = tables.read(spark, f"{clean.lake.silver}/widgets").select("widget_id", "price_amount", "updated_at")
+    assert_df_equality(published, spark.createDataFrame([
+        ("w1", Decimal("6.00"), ts("2024-03-01 11:00:00")), ("w3", Decimal("1.50"), ts("2024-03-02 10:00:00")),
+        ("w4", Decimal("2.00"), ts("2024-03-01 10:00:00")), ("w5", Decimal("3.00"), ts("2024-03-01 10:00:00")),
+    ], published.schema), ignore_row_order=True, ignore_nullable=True)
+    held = tables.read(spark, f"{clean.lake.silver}/widgets_quarantine").select("widget_id", "failed_rules")
+    assert sorted(((r["widget_id"], list(r["failed_rules"])) for r in held.collect()), key=str) == [
+        ("w2", ["ref_makers", "conform"]), ("w4", ["range_price_amount", "ref_makers"]),
+        ("w5", ["range_price_amount", "ref_makers"]), (None, ["not_null_widget_id", "ref_makers"])]  # no makers built
+    # run 2: 5 read = 2 written (w3, w5) + 2 quarantined (w2 again, w4's newer version) + 1 left out by the
+    # MERGE (w1's older version)
+    assert summary.tables["silver.widgets"] == {"bronze_rows_read": 5, "rows_read": 5, "rows_written": 2,
+                                                "rows_quarantined": 2, "rows_duplicate": 1,
                                                 "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}
 
 
@@ -412,7 +430,8 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
     from tests.silver.bronze import bronze_schema
 
     specs = [SILVER_TABLES["orders"], SILVER_TABLES["fx_rates"]]
-    suites = {"orders": S._suite("orders", S.unique("order_id"), S.not_null("order_id", "ordered_at"))}
+    suites = {"orders": S._suite("orders", S.unique("order_id"), S.not_null("order_id", "ordered_at"),
+                                 S.at_least("shipping_fee_amount", 0))}
     conform_ctx = ConformContext(pii_key="k", reporting_currency="CNY", platform_timezones={"tmall": "Asia/Shanghai"})
     common = {"platform_id": "tmall", "currency": "USD", "lines": "[]", "shipping_fee": "10", "is_presale": "false"}
 
@@ -424,10 +443,13 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
     commits = [
         [event("E1", "order_paid", "2024-01-05T10:00:00Z", "O1"),  # O1, O3 paid: their creation not here yet
          event("E3", "order_created", "2024-01-05T11:00:00Z", "O2"), event("E4", "order_paid", "2024-01-05T12:00:00Z", "O2"),
-         event("E5", "order_paid", "2024-01-05T09:00:00Z", "O3")],
+         event("E5", "order_paid", "2024-01-05T09:00:00Z", "O3"),
+         event("E7", "order_created", "2024-01-05T08:00:00Z", "O4", shipping_fee="-1")],  # quarantined
+
         # O1's creation (20:00 UTC = the next morning in Shanghai, an older fee), an O2 replay: the next micro-batch
         [event("E2", "order_created", "2024-01-03T20:00:00Z", "O1", shipping_fee="12"),
-         event("E3", "order_created", "2024-01-05T11:00:00Z", "O2")],
+         event("E3", "order_created", "2024-01-05T11:00:00Z", "O2"),
+         event("E8", "order_paid", "2024-01-05T13:00:00Z", "O4")],
         [event("E6", "order_created", "2024-01-04T23:00:00Z", "O3")],  # O3's creation: the next run
     ]
     schema, fx_schema = bronze_schema("order_events"), bronze_schema("fx_rates")
@@ -444,17 +466,24 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
         job.build_silver(ctx, specs, conform_context=lambda tz: conform_ctx, suites=suites)
         return ctx.summary
 
-    cfg = make_cfg(tmp_path, max_bytes_per_trigger=1)
-    put(cfg, "fx_rates", fx_schema, [{"rate_date": "2024-01-04", "currency": "CNY", "per_usd": "7.00"},
-                                     {"rate_date": "2024-01-05", "currency": "CNY", "per_usd": "7.50"}], 0)
-    put(cfg, "order_events", schema, commits[0], 1)
-    put(cfg, "order_events", schema, commits[1], 2)
-    first = run(cfg, "run-1")
-    put(cfg, "order_events", schema, commits[2], 3)
-    second = run(cfg, "run-2")
+    def build(cfg):  # commits 1-2 in run 1, commit 3 in run 2
+        put(cfg, "fx_rates", fx_schema, [{"rate_date": "2024-01-04", "currency": "CNY", "per_usd": "7.00"},
+                                         {"rate_date": "2024-01-05", "currency": "CNY", "per_usd": "7.50"}], 0)
+        put(cfg, "order_events", schema, commits[0], 1)
+        put(cfg, "order_events", schema, commits[1], 2)
+        first = run(cfg, "run-1")
+        put(cfg, "order_events", schema, commits[2], 3)
+        return first, run(cfg, "run-2")
+
+    cfg = make_cfg(tmp_path / "cut", max_bytes_per_trigger=1)  # one micro-batch per commit
+    first, second = build(cfg)
+    whole = make_cfg(tmp_path / "whole")  # commits 1-2 in one micro-batch
+    assert build(whole)[0].details["silver_batches"]["orders"] == 1
 
     # each order: its newest version (O1, O3 paid, fee 10 USD), ordered_at its creation time, order_date that
-    # time's day in Shanghai, and the fee converted at that day's rate (7.00 CNY per USD on Jan 4, 7.50 on Jan 5)
+    # time's day in Shanghai, and the fee converted at that day's rate (7.00 CNY per USD on Jan 4, 7.50 on Jan 5).
+    # O4's creation event is quarantined (a negative fee): its earliest published event stands for it, whether
+    # or not the two events share a micro-batch
     expected = spark.createDataFrame([
         ("O1", "paid", ts("2024-01-03 20:00:00"), dt.date(2024, 1, 4), ts("2024-01-05 10:00:00"),
          Decimal("10.00"), Decimal("70.00")),
@@ -462,10 +491,17 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
          Decimal("10.00"), Decimal("75.00")),
         ("O3", "paid", ts("2024-01-04 23:00:00"), dt.date(2024, 1, 5), ts("2024-01-05 09:00:00"),
          Decimal("10.00"), Decimal("75.00")),
+        ("O4", "paid", ts("2024-01-05 13:00:00"), dt.date(2024, 1, 5), ts("2024-01-05 13:00:00"),
+         Decimal("10.00"), Decimal("75.00")),
     ], "order_id string, order_status string, ordered_at timestamp, order_date date, updated_at timestamp, "
        "shipping_fee_amount decimal(18,2), shipping_fee_amount_rpt decimal(18,2)")
-    actual = tables.read(spark, f"{cfg.lake.silver}/orders").select(*expected.columns)
-    assert_df_equality(actual, expected, ignore_nullable=True, ignore_row_order=True)
+    for lake in (cfg, whole):
+        actual = tables.read(spark, f"{lake.lake.silver}/orders").select(*expected.columns)
+        assert_df_equality(actual, expected, ignore_nullable=True, ignore_row_order=True)
+    held = [tables.read(spark, f"{c.lake.silver}/orders_quarantine").select("order_id", "failed_rules", "raw_record")
+            for c in (cfg, whole)]
+    assert [(r["order_id"], list(r["failed_rules"])) for r in held[0].collect()] == [("O4", ["range_shipping_fee_amount"])]
+    assert_df_equality(held[1], held[0], ignore_row_order=True)
     assert first.details["silver_batches"]["orders"] == 2
     # run 2: the one late event rewrote O3's published row, nothing else
     assert second.tables["silver.orders"] == {"bronze_rows_read": 1, "rows_read": 1, "rows_written": 1,

@@ -28,16 +28,19 @@ def _all_present(columns: Sequence[str]) -> Column:
 
 
 def with_dedupe_flags(
-    df: DataFrame, *, keys: Sequence[str], version_col: str, columns: Sequence[str]
+    df: DataFrame, *, keys: Sequence[str], version_col: str, columns: Sequence[str], held: Column | None = None
 ) -> DataFrame:
     """Add ``_is_exact_dup`` and ``_is_superseded`` (both non-null booleans).
 
     Exact duplicate: same ``columns`` values and ``_errors`` as an earlier-ingested row (rows with
     conform errors must also share ``_raw``, since their typed columns may be all null). A corrupt
     record (``corrupt_record``) is never an exact duplicate.
-    Superseded: a clean row (no errors, keys and version present) whose ``version_col`` is lower
-    than the latest clean version of its key. Rows with errors, null keys or a null version are
-    never superseded: they stay for the quality gate, which quarantines them with a reason.
+    Superseded: a clean row (no errors, not ``held``, keys and version present) whose ``version_col`` is
+    lower than the latest clean version of its key. Rows with errors, ``held`` rows (true where the
+    quality gate will quarantine the row whatever else the batch holds: it breaks a quarantine rule),
+    and rows with null keys or a null version are never superseded and supersede nothing: they stay
+    for the gate, which quarantines them with a reason, and the latest valid version of the key is
+    published, as when the two arrive in different batches.
     Ties on the latest version are kept too, so the grain uniqueness rule sees them.
     """
     missing = [c for c in [*columns, *keys, version_col, "_errors", "_raw", "_ingested_at"] if c not in df.columns]
@@ -55,5 +58,7 @@ def with_dedupe_flags(
     corrupt = F.coalesce(F.array_contains(F.col("_errors"), "corrupt_record"), F.lit(False))
     out = df.withColumn(IS_EXACT_DUP, ~corrupt & (F.row_number().over(first_seen) > 1))
     collapsible = ~errors & _all_present([*keys, version_col]) & ~F.col(IS_EXACT_DUP)
+    if held is not None:
+        collapsible = collapsible & ~F.coalesce(held, F.lit(False))
     latest = F.max(F.when(collapsible, F.col(version_col))).over(Window.partitionBy(*keys))
     return out.withColumn(IS_SUPERSEDED, F.coalesce(collapsible & (F.col(version_col) < latest), F.lit(False)))

@@ -223,7 +223,7 @@ def conform_order_discounts(bronze: DataFrame, *, ctx: ConformContext) -> DataFr
 
 
 def resolve_ordered_at(
-    orders: DataFrame, *, existing: DataFrame | None = None, ctx: ConformContext
+    orders: DataFrame, *, existing: DataFrame | None = None, ctx: ConformContext, valid: Column | None = None
 ) -> DataFrame:
     """Set ``ordered_at`` to the earliest event time seen for the order, and ``order_date`` to match.
 
@@ -231,17 +231,24 @@ def resolve_ordered_at(
     the silver orders table (or None). An order's ``order_created`` event is its earliest, so once it
     has arrived (in this batch or an earlier one) ordered_at is exactly the creation time; until then
     it is the earliest later event, corrected when the late creation event arrives (min only falls).
-    Rows and columns are otherwise unchanged.
+    Only ``valid`` rows (those the quality gate can publish; default all) count and are set: an event the
+    gate quarantines never reaches the table, so it cannot move ordered_at in its own batch either (else
+    the result would depend on whether it shares a batch with the order's other events), and it keeps its
+    delivered times. Rows and columns are otherwise unchanged.
     """
+    valid = F.lit(True) if valid is None else F.coalesce(valid, F.lit(False))
     by_order = Window.partitionBy("order_id")
-    df = orders.withColumn("ordered_at", F.min("ordered_at").over(by_order))
+    df = orders.withColumn("_valid", valid).withColumn(
+        "_at", F.when(F.col("_valid"), F.min(F.when(F.col("_valid"), F.col("ordered_at"))).over(by_order)))
     if existing is not None:
         prev = existing.select(F.col("order_id").alias("_prev_order_id"), F.col("ordered_at").alias("_prev_at"))
         df = (
             df.join(prev, F.col("order_id") == F.col("_prev_order_id"), "left")
-            .withColumn("ordered_at", F.least("ordered_at", "_prev_at"))
+            .withColumn("_at", F.when(F.col("_valid"), F.least("_at", "_prev_at")))
         )
-    df = df.withColumn("order_date", local_date(F.col("ordered_at"), F.col("platform_id"), ctx.platform_timezones))
+    resolved = local_date(F.col("_at"), F.col("platform_id"), ctx.platform_timezones)
+    df = (df.withColumn("order_date", F.when(F.col("_valid"), resolved).otherwise(F.col("order_date")))
+          .withColumn("ordered_at", F.when(F.col("_valid"), F.col("_at")).otherwise(F.col("ordered_at"))))
     return df.select(*orders.columns)
 
 

@@ -48,8 +48,9 @@ class SilverTable:
     conform: Callable[..., DataFrame]  # conform(bronze_df, *, ctx: ConformContext) -> DataFrame
     grain: str                     # "One row per ..."
     # Optional step the job applies to the conformed batch BEFORE keeping the latest row per key:
-    # resolve(conformed_df, *, existing: DataFrame | None, ctx: ConformContext) -> DataFrame, where
-    # `existing` is the current silver table (None on the first run). Only orders uses it (ordered_at).
+    # resolve(conformed_df, *, existing: DataFrame | None, ctx: ConformContext, valid: Column) -> DataFrame,
+    # where `existing` is the current silver table (None on the first run) and `valid` is true on the rows
+    # the gate can publish (no conform error, no quarantine rule broken). Only orders uses it (ordered_at).
     resolve: Callable[..., DataFrame] | None = None
     # Optional step the job applies to the gated rows just before the MERGE:
     # correct(publishable_df, *, existing, convert) -> DataFrame (still one row per key), where ``convert``
