@@ -163,13 +163,15 @@ def breaks_held_rules(rules: Sequence[Rule], severities: Mapping[str, str], *,
 
 
 def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[str, DataFrame],
-                      held: Column | None = None) -> DataFrame:
+                      held: Column | None = None, tied: Column | None = None, grain: Sequence[str] = ()) -> DataFrame:
     """Add ``_failed_rules ARRAY<STRING>``: the rules each row breaks, in suite order.
 
     Uniqueness counts only rows without conform errors whose key is not entirely null (as GX ignores
     rows with all key values missing), and not the rows ``held`` marks (``breaks_held_rules``: quarantined
-    for their own reason, they do not also take a valid version of their key with them); a reference is
-    checked only where every child column is set.
+    for their own reason, they do not also take a valid version of their key with them). Rows ``tied`` on
+    the version of their ``grain`` key (``transforms.dedupe.with_dedupe_flags``) break the uniqueness rule on
+    ``grain`` whatever else the batch holds, and are not counted against the key's other rows either.
+    A reference is checked only where every child column is set.
     A corrupt record (nothing in it could be read) breaks only the conform rule: it is not also counted
     against every not-null, range or reference rule of the table. ``parents`` maps a referenced table name
     to its current rows.
@@ -181,6 +183,9 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
     clean = F.coalesce(~F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(True)) if has_errors else F.lit(True)
     if held is not None:
         clean = clean & ~held
+    on_grain = [i for i, r in enumerate(rules) if r.kind == "unique" and set(r.columns) == set(grain)]
+    if tied is not None and not on_grain:
+        raise ValueError(f"tied rows given, but no uniqueness rule on the grain {list(grain)} to quarantine them")
     readable = _readable(has_errors)
     for i, r in enumerate(rules):
         if r.kind == "row":
@@ -189,10 +194,14 @@ def with_failed_rules(df: DataFrame, *, rules: Sequence[Rule], parents: Mapping[
             flags.append((r.name, F.coalesce(F.exists("_errors", lambda e: ~e.startswith(UNKNOWN)), F.lit(False))))
         elif r.kind == "unique":
             counted = clean & ~_all([F.col(c).isNull() for c in r.columns])
+            ties = F.coalesce(tied, F.lit(False)) if tied is not None and i in on_grain else None
+            if ties is not None:
+                counted = counted & ~ties
             name = f"__unique_{i}"
             out = out.withColumn(name, F.sum(F.when(counted, 1).otherwise(0)).over(Window.partitionBy(*r.columns)))
             helpers.append(name)
-            flags.append((r.name, counted & (F.col(name) > 1)))
+            broken = counted & (F.col(name) > 1)
+            flags.append((r.name, broken if ties is None else broken | ties))
         elif r.kind == "reference":
             if r.ref_table not in parents:
                 raise KeyError(f"rule {r.name!r} references silver table {r.ref_table!r}, which was not given")
@@ -297,11 +306,14 @@ def gate(
     rules: Sequence[Rule],
     severities: Mapping[str, str],
     parents: Mapping[str, DataFrame],
+    tied: Column | None = None,
+    grain: Sequence[str] = (),
 ) -> GateResult:
-    """Evaluate every rule on ``df`` (one pass for row rules, one aggregation for all counts)."""
+    """Evaluate every rule on ``df`` (one pass for row rules, one aggregation for all counts). ``tied`` and
+    ``grain``: see ``with_failed_rules``."""
     quarantine_rules = [r.name for r in rules if severities[r.name] == "quarantine"]
     held = breaks_held_rules(rules, severities, has_errors="_errors" in df.columns)
-    flagged = with_failed_rules(df, rules=rules, parents=parents, held=held)
+    flagged = with_failed_rules(df, rules=rules, parents=parents, held=held, tied=tied, grain=grain)
     to_quarantine = (
         F.arrays_overlap(F.col(FAILED_RULES), F.array(*[F.lit(n) for n in quarantine_rules]))
         if quarantine_rules else F.lit(False)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, has_errors, with_dedupe_flags
+from brandlake.transforms.dedupe import IS_EXACT_DUP, IS_SUPERSEDED, IS_TIED, has_errors, with_dedupe_flags
 from brandlake.transforms.fx import with_reporting_amounts
 from brandlake.transforms.schemas import SILVER_FX_RATES
 from brandlake.transforms.silver.registry import published_schema
@@ -283,7 +283,8 @@ def build_table(
             survivors = flagged.filter(~F.col(IS_EXACT_DUP) & ~F.col(IS_SUPERSEDED)).drop(IS_EXACT_DUP, IS_SUPERSEDED)
             parents = {r.ref_table: _parent_rows(spark, cfg, r) for r in rules if r.kind == "reference"}
             dq_started = time.perf_counter()
-            result = gate(survivors, table=spec.name, rules=rules, severities=severities, parents=parents)
+            result = gate(survivors, table=spec.name, rules=rules, severities=severities, parents=parents,
+                          tied=F.col(IS_TIED), grain=spec.keys)
             try:
                 _record_results(ctx, spec.name, result.results, totals)
                 reasons = result.reason_counts() if result.quarantined_count or any(

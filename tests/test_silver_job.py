@@ -202,10 +202,14 @@ def test_rerun_without_new_bronze_changes_nothing(spark, first_run):
 
 def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tmp_path):
     """Where batches split changes nothing: not the published versions, not the quarantine. A version that
-    breaks a quarantine rule neither hides an older valid version nor is hidden by a newer one."""
+    breaks a quarantine rule, or two different rows of one version (a tie), neither hide an older valid
+    version nor are hidden by a newer one."""
     early = [
         ("w4", "m1", "2.00", "active", "2024-03-01 10:00:00", T0),
         ("w5", "m1", "-3.00", "active", "2024-03-01 09:00:00", T0),   # breaks range_price_amount
+        ("w6", "m1", "1.00", "active", "2024-03-01 10:00:00", T0),
+        ("w7", "m1", "1.00", "active", "2024-03-01 09:00:00", T0),    # a tie ...
+        ("w7", "m1", "1.10", "active", "2024-03-01 09:00:00", T0),    # ... on w7's older version
     ]
     late = [
         ("w1", "m1", "4.00", "active", "2024-03-01 09:00:00", T0 + dt.timedelta(days=1)),   # older: must not win
@@ -213,6 +217,9 @@ def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tm
         ("w2", "m1", "abc", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),   # same bad record again
         ("w4", "m1", "-1.00", "active", "2024-03-01 12:00:00", T0 + dt.timedelta(days=1)),  # newer, quarantined
         ("w5", "m1", "3.00", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),   # newer and valid
+        ("w6", "m1", "2.00", "active", "2024-03-01 12:00:00", T0 + dt.timedelta(days=1)),   # a tie on w6's
+        ("w6", "m1", "2.50", "active", "2024-03-01 12:00:00", T0 + dt.timedelta(days=1)),   # newest version
+        ("w7", "m1", "1.20", "active", "2024-03-01 10:00:00", T0 + dt.timedelta(days=1)),
     ]
     incremental = make_cfg(tmp_path / "a")
     seed(spark, incremental)
@@ -242,15 +249,18 @@ def test_late_data_in_later_runs_gives_the_same_table_as_one_clean_run(spark, tm
     assert_df_equality(published, spark.createDataFrame([
         ("w1", Decimal("6.00"), ts("2024-03-01 11:00:00")), ("w3", Decimal("1.50"), ts("2024-03-02 10:00:00")),
         ("w4", Decimal("2.00"), ts("2024-03-01 10:00:00")), ("w5", Decimal("3.00"), ts("2024-03-01 10:00:00")),
+        ("w6", Decimal("1.00"), ts("2024-03-01 10:00:00")), ("w7", Decimal("1.20"), ts("2024-03-01 10:00:00")),
     ], published.schema), ignore_row_order=True, ignore_nullable=True)
     held = tables.read(spark, f"{clean.lake.silver}/widgets_quarantine").select("widget_id", "failed_rules")
+    tie = ["unique_grain", "ref_makers"]
     assert sorted(((r["widget_id"], list(r["failed_rules"])) for r in held.collect()), key=str) == [
         ("w2", ["ref_makers", "conform"]), ("w4", ["range_price_amount", "ref_makers"]),
-        ("w5", ["range_price_amount", "ref_makers"]), (None, ["not_null_widget_id", "ref_makers"])]  # no makers built
-    # run 2: 5 read = 2 written (w3, w5) + 2 quarantined (w2 again, w4's newer version) + 1 left out by the
-    # MERGE (w1's older version)
-    assert summary.tables["silver.widgets"] == {"bronze_rows_read": 5, "rows_read": 5, "rows_written": 2,
-                                                "rows_quarantined": 2, "rows_duplicate": 1,
+        ("w5", ["range_price_amount", "ref_makers"]), ("w6", tie), ("w6", tie), ("w7", tie), ("w7", tie),
+        (None, ["not_null_widget_id", "ref_makers"])]  # no makers built
+    # run 2: 8 read = 3 written (w3, w5, w7) + 4 quarantined (w2 again, w4's newer version, w6's tie) + 1 left
+    # out by the MERGE (w1's older version)
+    assert summary.tables["silver.widgets"] == {"bronze_rows_read": 8, "rows_read": 8, "rows_written": 3,
+                                                "rows_quarantined": 4, "rows_duplicate": 1,
                                                 "bronze_rows_corrupt": 0, "rows_quarantined_corrupt": 0}
 
 
