@@ -155,8 +155,8 @@ def breaks_held_rules(rules: Sequence[Rule], severities: Mapping[str, str], *,
     otherwise what silver publishes would depend on where micro-batches split. ``columns``: only the rules
     on these columns (a frame before every column is derived); ``has_errors``: the frame has ``_errors``.
     """
-    present = None if columns is None else set(columns)
-    failing = [_readable(has_errors) & r.failing() for r in rules
+    present, readable = None if columns is None else set(columns), _readable(has_errors)
+    failing = [readable & r.failing() for r in rules
                if r.kind == "row" and severities[r.name] == "quarantine"
                and (present is None or set(r.columns) <= present)]
     return F.coalesce(reduce(lambda a, b: a | b, failing), F.lit(False)) if failing else F.lit(False)

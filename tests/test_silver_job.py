@@ -455,7 +455,6 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
          event("E3", "order_created", "2024-01-05T11:00:00Z", "O2"), event("E4", "order_paid", "2024-01-05T12:00:00Z", "O2"),
          event("E5", "order_paid", "2024-01-05T09:00:00Z", "O3"),
          event("E7", "order_created", "2024-01-05T08:00:00Z", "O4", shipping_fee="-1")],  # quarantined
-
         # O1's creation (20:00 UTC = the next morning in Shanghai, an older fee), an O2 replay: the next micro-batch
         [event("E2", "order_created", "2024-01-03T20:00:00Z", "O1", shipping_fee="12"),
          event("E3", "order_created", "2024-01-05T11:00:00Z", "O2"),
@@ -490,7 +489,7 @@ def test_a_late_creation_event_corrects_the_published_order_in_a_later_micro_bat
     second = run(cfg, "run-2")
 
     # the same two commits in one micro-batch give the same tables: O4's quarantined creation event does not
-    # set its ordered_at because it shares a batch with the order's paid event
+    # set its ordered_at even when it shares a micro-batch with the order's paid event
     whole = make_cfg(tmp_path / "whole")
     assert run_1(whole).details["silver_batches"]["orders"] == 1
     for t, drop in (("orders", []), ("orders_quarantine", ["quarantined_at", "record_hash", "run_id"])):
