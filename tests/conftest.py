@@ -13,6 +13,51 @@ import pytest
 from brandlake.config import Config, load_config
 from brandlake.session import get_spark
 
+# Test files by their measured time, the longest first (`pytest --durations=0`, summed per file; the rest follow in
+# their usual order). With `--dist loadfile` each worker takes the next file when it is free, so starting the long
+# ones first keeps the two workers from ending far apart. The generator's and the end-to-end tests share one
+# generated world: they go to one worker together, which builds it once, instead of one worker waiting idle for
+# the other to build it.
+LONGEST_FIRST = (
+    ("tests/test_generate.py", "tests/test_end_to_end.py"),
+    ("tests/test_reports_e2e.py",),
+    ("tests/test_silver_job.py",),
+    ("tests/test_returns.py",),
+    ("tests/test_import.py",),
+    ("tests/test_gold_job.py",),
+    ("tests/test_forecast.py",),
+    ("tests/test_kept_back.py",),
+    ("tests/test_session_and_tables.py",),
+    ("tests/test_cluster_submit.py",),
+)
+_RANK = {path: rank for rank, group in enumerate(LONGEST_FIRST) for path in group}
+_SHARED_UNIT = {path: group[0] for group in LONGEST_FIRST for path in group}
+
+
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """The longest test files first (a stable sort: each file's tests keep their order)."""
+    items.sort(key=lambda item: _RANK.get(_test_file(item.nodeid), len(_RANK)))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadfile` as pytest-xdist does it, except that the files of one LONGEST_FIRST group are one work
+    unit, and units go out in collection order (longest first) instead of by their number of tests."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = _test_file(nodeid)
+            return _SHARED_UNIT.get(path, path)
+
+    config.option.loadscopereorder = False
+    return Scheduling(config, log)
+
 
 @pytest.fixture(scope="session")
 def base_cfg(tmp_path_factory) -> Config:

@@ -13,6 +13,7 @@ from pyspark.sql import types as T
 
 from brandlake import tables
 from brandlake.runtime import job_context
+from tests.delta_defaults import deletion_vectors_added, production_table_defaults
 from tests.gold_inputs import AT, DAY, discount, line, m, order, payment, refund, silver
 from tests.gold_schema import assert_gold_schema
 
@@ -82,17 +83,15 @@ def projection(spark, rows):
 
 
 @pytest.fixture
-def change_feed(spark):
-    """Silver records its changes, as in production (conf/base.yaml; off in conf/test.yaml)."""
-    key = "spark.databricks.delta.properties.defaults.enableChangeDataFeed"
-    before = spark.conf.get(key, "false")
-    spark.conf.set(key, "true")
-    yield
-    spark.conf.set(key, before)
+def production_tables(spark):
+    """Silver and gold record their changes and use deletion vectors, as in production (conf/base.yaml; off in
+    conf/test.yaml)."""
+    with production_table_defaults(spark):
+        yield
 
 
 def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_one_clean_run(
-        spark, cfg, tmp_path, change_feed):
+        spark, cfg, tmp_path, production_tables):
     write_silver(spark, cfg, late_events=False)
     first = run_gold(spark, cfg)
     assert_gold_schema(spark, cfg.lake.gold, "order_line_settlement", "sales_daily", "settlement_mismatches")
@@ -117,6 +116,10 @@ def test_late_balance_and_refund_resettle_incrementally_to_the_same_tables_as_on
     # o1, p1, o2 changed in silver (read from the change data feeds of the tables the MERGEs moved: the lines
     # were upserted unchanged); o3 went overdue; o4 was untouched
     assert (first["mode"], second["mode"], second["orders_resettled"]) == ("full", "incremental", 4)
+    # as in production, the late MERGEs marked the rows they replaced in deletion vectors: the incremental run read
+    # silver and re-settled gold through them
+    assert [deletion_vectors_added(spark, p) > 0 for p in (f"{cfg.lake.silver}/orders",
+                                                           f"{cfg.lake.gold}/order_line_settlement")] == [True, True]
     assert second["changes_read_from"] == dict.fromkeys(("orders", "payments", "refunds"), "change feed")
     # only the re-settled orders were reconciled again: o4's mismatch kept, o2's orphan row replaced by its short pay
     assert_df_equality(read_gold(spark, cfg, "settlement_mismatches"), spark.createDataFrame([

@@ -100,7 +100,7 @@ def test_spark_submit_settings_are_kept_and_only_utc_and_ansi_are_enforced(caplo
         "spark.databricks.delta.schema.autoMerge.enabled": "false",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
         "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "false",
-        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "true",
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "true",
         "spark.sql.extensions": "com.example.Ext,io.delta.sql.DeltaSparkSessionExtension",

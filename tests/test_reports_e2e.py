@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from brandlake import tables
 from brandlake.config import load_config
 from brandlake.runtime import job_context
+from tests.delta_defaults import production_table_defaults
 from tests.gold_schema import assert_gold_schema
 from tests.report_inputs import LATE_ORDER, ORDERS, lake_inputs, write_lake
 
@@ -48,16 +49,12 @@ def _run(cfg, spark, module, **kw):
     return ctx
 
 
-CHANGE_FEED = "spark.databricks.delta.properties.defaults.enableChangeDataFeed"
-
-
 @pytest.fixture(scope="module", autouse=True)
-def change_feed(spark):
-    """The tables of this module record their changes, as in production (conf/base.yaml; off in conf/test.yaml)."""
-    before = spark.conf.get(CHANGE_FEED, "false")
-    spark.conf.set(CHANGE_FEED, "true")
-    yield
-    spark.conf.set(CHANGE_FEED, before)
+def production_tables(spark):
+    """The tables of this module record their changes and use deletion vectors, as in production (conf/base.yaml;
+    off in conf/test.yaml)."""
+    with production_table_defaults(spark):
+        yield
 
 
 @pytest.fixture(scope="module")
