@@ -41,9 +41,15 @@ def test_spark_submit_master_and_jars_are_kept():
     assert "spark.master" not in conf and "spark.jars" not in conf and "spark.driver.memory" not in conf
 
 
-def test_session_runs_with_delta_and_ansi(spark):
+def test_session_runs_with_delta_and_ansi_and_builds_columns_without_capturing_call_sites(spark):
+    from pyspark.errors.utils import is_debugging_enabled
+
     assert spark.conf.get("spark.sql.catalog.spark_catalog") == "org.apache.spark.sql.delta.catalog.DeltaCatalog"
     assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+    # PySpark decides once per process, at the first column built: a column function then makes no extra trips
+    # to the JVM for the DataFrame query context (conf/base.yaml)
+    assert not is_debugging_enabled()
+    assert spark.conf.get("spark.sql.dataFrameQueryContext.enabled") == "false"
 
 
 def test_a_materialized_frame_is_computed_once_planned_without_its_lineage_and_released(spark):
